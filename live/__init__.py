@@ -1,0 +1,1 @@
+"""Live rooms: the room state machine, the Opus-forwarding relay and the live API."""

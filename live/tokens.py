@@ -1,0 +1,56 @@
+"""Participant tokens: JWTs signed by the server, naming the participant and the space."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import jwt
+
+from live.errors import Unauthorized
+
+_ALGORITHM = "HS256"
+_AUDIENCE = "stoa-live"
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    participant_id: str
+    space_id: str
+
+
+class TokenSigner:
+    """Signs and verifies participant tokens with one secret key."""
+
+    def __init__(self, key: str, ttl_seconds: int) -> None:
+        self._key = key
+        self._ttl = ttl_seconds
+
+    def issue(self, *, participant_id: str, space_id: str) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": participant_id,
+            "space": space_id,
+            "aud": _AUDIENCE,
+            "iat": now,
+            "exp": now + self._ttl,
+        }
+        return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
+
+    def verify(self, token: str, *, space_id: str) -> TokenClaims:
+        """The claims of a valid token for ``space_id``; `Unauthorized` otherwise."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=[_ALGORITHM],
+                audience=_AUDIENCE,
+                options={"require": ["sub", "space", "exp"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("your token has expired; join the space again") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized("the token is not valid; join the space again") from exc
+        if claims["space"] != space_id:
+            raise Unauthorized("the token belongs to another space")
+        return TokenClaims(participant_id=str(claims["sub"]), space_id=space_id)

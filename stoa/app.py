@@ -1,0 +1,140 @@
+"""The ASGI app factory: one FastAPI app with the parts a process serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from live.api import router as live_router
+from live.errors import LiveError, RateLimited
+from live.pages import STATIC_DIR
+from live.pages import router as pages_router
+from live.relay import RelayConfig
+from live.room import ReactionLimit
+from live.rtp_hooks import restrict_host_addresses
+from live.service import LiveService
+from live.tokens import TokenSigner
+from stoa import __version__
+from stoa.catalog import Catalog
+from stoa.errors import CatalogError
+from stoa.settings import Settings
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The whole product's HTTP side: the live API, its pages and the relay."""
+    catalog = Catalog(settings.catalog_url)
+    catalog.migrate()
+    restrict_host_addresses(settings.rtc_bind_addresses)
+    service = LiveService(
+        catalog,
+        TokenSigner(settings.signing_key(), settings.token_ttl_seconds),
+        RelayConfig(
+            ice_servers=tuple(settings.ice_servers),
+            announced_address=settings.rtc_announced_address,
+        ),
+        ReactionLimit(burst=settings.reaction_burst, per_second=settings.reaction_per_second),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.close()
+            catalog.close()
+
+    app = FastAPI(
+        title="Stoa",
+        version=__version__,
+        summary="Live audio rooms with recording, transcription and replay.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.live = service
+    app.state.ice_servers = list(settings.ice_servers)
+    app.include_router(live_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(LiveError, _live_error)
+    app.add_exception_handler(CatalogError, _catalog_error)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+async def _live_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, LiveError)
+    headers = {}
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+
+
+async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {"detail": "the catalog is unavailable; try again shortly"}, status_code=503
+    )
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, declared or streamed."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]], max_bytes: int):
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(send)
+                return
+        seen = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"the request body is larger than {self.max_bytes} bytes"},
+            status_code=413,
+        )
+        await response({"type": "http"}, _empty_receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,0 +1,255 @@
+"""The catalog: Stoa's database of spaces and participants (SQLite or PostgreSQL).
+
+Its methods are synchronous and short; async callers run them in a thread
+(``asyncio.to_thread``) so the event loop never waits on the database.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from stoa.catalog.models import Participant, Role, Space, SpaceState, utcnow
+from stoa.errors import CatalogError, NotFound
+
+__all__ = [
+    "Catalog",
+    "ParticipantRecord",
+    "Role",
+    "SpaceRecord",
+    "SpaceState",
+    "new_id",
+]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def new_id() -> str:
+    """A short, URL-safe, unguessable id."""
+    return secrets.token_urlsafe(9)
+
+
+@dataclass(frozen=True)
+class SpaceRecord:
+    id: str
+    title: str
+    host_id: str
+    state: SpaceState
+    created_at: datetime
+    scheduled_for: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Space) -> SpaceRecord:
+        return cls(
+            id=row.id,
+            title=row.title,
+            host_id=row.host_id,
+            state=SpaceState(row.state),
+            created_at=_aware(row.created_at),
+            scheduled_for=_aware_or_none(row.scheduled_for),
+            started_at=_aware_or_none(row.started_at),
+            ended_at=_aware_or_none(row.ended_at),
+        )
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    id: str
+    space_id: str
+    name: str
+    role: Role
+    device_id: str | None
+    joined_at: datetime
+    removed_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Participant) -> ParticipantRecord:
+        return cls(
+            id=row.id,
+            space_id=row.space_id,
+            name=row.name,
+            role=Role(row.role),
+            device_id=row.device_id,
+            joined_at=_aware(row.joined_at),
+            removed_at=_aware_or_none(row.removed_at),
+        )
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything we store is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _aware_or_none(value: datetime | None) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+class Catalog:
+    """Access to the catalog database at ``url``."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema up to the newest Alembic revision."""
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        try:
+            command.upgrade(config, "head")
+        except SQLAlchemyError as exc:
+            raise CatalogError(f"could not migrate the catalog at {self.safe_url}: {exc}") from exc
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except SQLAlchemyError as exc:
+            raise CatalogError(str(exc)) from exc
+
+    # Spaces
+
+    def create_space(
+        self, *, title: str, host_name: str, scheduled_for: datetime | None, host_device: str | None
+    ) -> tuple[SpaceRecord, ParticipantRecord]:
+        """Create a space with its host; live at once unless scheduled."""
+        now = utcnow()
+        space = Space(
+            id=new_id(),
+            title=title,
+            host_id=new_id(),
+            state=SpaceState.SCHEDULED if scheduled_for else SpaceState.LIVE,
+            created_at=now,
+            scheduled_for=scheduled_for,
+            started_at=None if scheduled_for else now,
+        )
+        host = Participant(
+            id=space.host_id,
+            space_id=space.id,
+            name=host_name,
+            role=Role.HOST,
+            device_id=host_device,
+            joined_at=now,
+        )
+        with self._session() as session:
+            session.add(space)
+            session.flush()
+            session.add(host)
+            return SpaceRecord.of(space), ParticipantRecord.of(host)
+
+    def get_space(self, space_id: str) -> SpaceRecord:
+        with self._session() as session:
+            row = session.get(Space, space_id)
+            if row is None:
+                raise NotFound(f"no space {space_id!r}")
+            return SpaceRecord.of(row)
+
+    def list_spaces(
+        self, *, states: Sequence[SpaceState] | None = None, limit: int = 50
+    ) -> list[SpaceRecord]:
+        query = select(Space).order_by(Space.created_at.desc()).limit(limit)
+        if states:
+            query = query.where(Space.state.in_(list(states)))
+        with self._session() as session:
+            return [SpaceRecord.of(row) for row in session.scalars(query)]
+
+    def start_space(self, space_id: str) -> SpaceRecord:
+        return self._set_state(space_id, SpaceState.LIVE, started_at=utcnow())
+
+    def end_space(self, space_id: str) -> SpaceRecord:
+        return self._set_state(space_id, SpaceState.ENDED, ended_at=utcnow())
+
+    def _set_state(self, space_id: str, state: SpaceState, **stamps: datetime) -> SpaceRecord:
+        with self._session() as session:
+            row = session.get(Space, space_id)
+            if row is None:
+                raise NotFound(f"no space {space_id!r}")
+            row.state = state
+            for name, value in stamps.items():
+                setattr(row, name, value)
+            return SpaceRecord.of(row)
+
+    # Participants
+
+    def add_participant(
+        self, *, space_id: str, name: str, role: Role, device_id: str | None
+    ) -> ParticipantRecord:
+        row = Participant(id=new_id(), space_id=space_id, name=name, role=role, device_id=device_id)
+        with self._session() as session:
+            session.add(row)
+            session.flush()
+            return ParticipantRecord.of(row)
+
+    def get_participant(self, participant_id: str) -> ParticipantRecord:
+        with self._session() as session:
+            row = session.get(Participant, participant_id)
+            if row is None:
+                raise NotFound(f"no participant {participant_id!r}")
+            return ParticipantRecord.of(row)
+
+    def participants(self, space_id: str) -> list[ParticipantRecord]:
+        query = (
+            select(Participant)
+            .where(Participant.space_id == space_id)
+            .order_by(Participant.joined_at)
+        )
+        with self._session() as session:
+            return [ParticipantRecord.of(row) for row in session.scalars(query)]
+
+    def set_role(self, participant_id: str, role: Role) -> None:
+        with self._session() as session:
+            session.execute(
+                update(Participant).where(Participant.id == participant_id).values(role=role)
+            )
+
+    def remove_participant(self, participant_id: str) -> None:
+        with self._session() as session:
+            session.execute(
+                update(Participant)
+                .where(Participant.id == participant_id)
+                .values(removed_at=utcnow())
+            )
+
+    def is_banned(self, space_id: str, device_id: str) -> bool:
+        """Whether a browser was removed from this space."""
+        query = select(Participant.id).where(
+            Participant.space_id == space_id,
+            Participant.device_id == device_id,
+            Participant.removed_at.is_not(None),
+        )
+        with self._session() as session:
+            return session.scalars(query.limit(1)).first() is not None
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()

@@ -1,0 +1,92 @@
+"""Stoa's settings: read once at the edge (the CLI, the app factory) and passed in as values.
+
+Every field can come from an environment variable prefixed ``STOA_``; list values are JSON
+(``STOA_ICE_SERVERS='["stun:stun.example.org:3478"]'``). The README's settings table is the
+reference for operators.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DEV_SECRET_FILE = "secret_key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STOA_", frozen=True)
+
+    data_dir: Path = Field(
+        default=Path(".data"),
+        description="Folder for the embedded database, secret key and local object storage.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the catalog; default SQLite in the data folder.",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description=(
+            "Key that signs participant tokens (at least 32 characters). Default: a random key "
+            "kept in the data folder, which suits one machine; set it when running several."
+        ),
+    )
+    token_ttl_seconds: int = Field(
+        default=12 * 3600, gt=0, description="Lifetime of a participant token."
+    )
+    ice_servers: list[str] = Field(
+        default_factory=list,
+        description="STUN/TURN URLs offered to browsers and used by the relay. Default: none.",
+    )
+    rtc_announced_address: str | None = Field(
+        default=None,
+        description="Public address the relay announces in its ICE candidates (1:1 NAT).",
+    )
+    rtc_bind_addresses: list[str] = Field(
+        default_factory=list,
+        description="Interface addresses the relay gathers ICE candidates on. Default: all.",
+    )
+    reaction_burst: int = Field(default=5, ge=1, description="Reactions allowed in a burst.")
+    reaction_per_second: float = Field(
+        default=0.5, gt=0, description="Reactions refilled per second for each participant."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest accepted request body."
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("STOA_SECRET_KEY must be at least 32 characters long")
+        return value
+
+    @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())
+        return self
+
+    @property
+    def catalog_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'stoa.db'}"
+
+    def signing_key(self) -> str:
+        """The token signing key: the configured one, or one kept in the data folder."""
+        if self.secret_key is not None:
+            return self.secret_key
+        path = self.data_dir / _DEV_SECRET_FILE
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("x") as f:
+                f.write(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        except FileExistsError:
+            pass
+        return path.read_text().strip()

@@ -1,0 +1,87 @@
+"""Shared fixtures: settings in a temporary folder, a real server on 127.0.0.1, services.
+
+Tests that need PostgreSQL skip when it is absent, and fail when ``CI`` is set (dramatiq's
+``check_redis`` pattern).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from live.rtp_hooks import restrict_host_addresses
+from stoa.settings import Settings
+
+POSTGRES_URL = os.environ.get(
+    "STOA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def service_missing(what: str, exc: BaseException) -> None:
+    """Skip locally, fail in CI: a missing service must not pass silently there."""
+    message = f"{what} is not available: {exc}"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _loopback_ice() -> Iterator[None]:
+    # Every peer in the tests (relay and clients) gathers candidates on 127.0.0.1 only.
+    restrict_host_addresses(["127.0.0.1"])
+    yield
+    restrict_host_addresses([])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data",
+        host="127.0.0.1",
+        port=free_port(),
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        rtc_bind_addresses=["127.0.0.1"],
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    settings: Settings
+    server: uvicorn.Server
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """The real app under uvicorn in a thread, on 127.0.0.1."""
+    from stoa.app import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level="warning", ws="websockets-sansio"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.02)
+    yield LiveServer(f"http://{settings.host}:{settings.port}", settings, server)
+    server.should_exit = True
+    thread.join(timeout=15)

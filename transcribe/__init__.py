@@ -1,0 +1,4 @@
+"""Transcription engines (faster-whisper) behind a small interface.
+
+Not built yet: see the pipeline issue.
+"""

@@ -1,0 +1,4 @@
+"""Dramatiq workers: transcode, transcribe, index and publish recorded spaces.
+
+Not built yet: see the pipeline issue.
+"""
