@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from live.api import router as live_router
 from live.errors import LiveError, RateLimited
@@ -110,7 +111,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # FastAPI turns other errors while reading a body into a 400.
+                    raise HTTPException(413, detail=self._message)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -120,20 +122,18 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        except HTTPException as exc:
+            if exc.status_code != 413 or started:
+                raise
+            await self._refuse(send)
+
+    @property
+    def _message(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes"
 
     async def _refuse(self, send: Send) -> None:
-        response = JSONResponse(
-            {"detail": f"the request body is larger than {self.max_bytes} bytes"},
-            status_code=413,
-        )
+        response = JSONResponse({"detail": self._message}, status_code=413)
         await response({"type": "http"}, _empty_receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _empty_receive() -> Message:
