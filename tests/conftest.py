@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from live.rtp_hooks import restrict_host_addresses
 from stoa.settings import Settings
@@ -63,6 +64,7 @@ class LiveServer:
     url: str
     settings: Settings
     server: uvicorn.Server
+    app: FastAPI
 
 
 @pytest.fixture
@@ -82,6 +84,6 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
-    yield LiveServer(f"http://{settings.host}:{settings.port}", settings, server)
+    yield LiveServer(f"http://{settings.host}:{settings.port}", settings, server, app)
     server.should_exit = True
     thread.join(timeout=15)

@@ -131,3 +131,25 @@ async def test_fewer_seats_get_that_many_speakers_and_mute_stops_forwarding(
     finally:
         for peer in peers:
             await peer.close_pc()
+
+
+async def test_speaking_levels_come_from_the_audio_level_extension(
+    client: httpx.AsyncClient, live_server: object
+) -> None:
+    import json
+
+    from websockets.asyncio.client import connect
+
+    host = await create_space(client)
+    url = live_server.url.replace("http://", "ws://")  # type: ignore[attr-defined]
+    async with connect(f"{url}/api/spaces/{host.space_id}/events?token={host.token}") as ws:
+        try:
+            await host.connect(seats=12, send=ToneTrack(440), decode=False)
+            while True:
+                event = json.loads(await ws.recv())
+                if event["type"] == "levels" and event["levels"].get(host.participant_id, 0) > 0:
+                    break
+            # A -10 dBFS tone: loud, far above the silence floor.
+            assert event["levels"][host.participant_id] >= 64
+        finally:
+            await host.close_pc()
