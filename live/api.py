@@ -189,10 +189,13 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
 
 # Routes
 
+# Spaces as the catalog knows them: served by every process (`stoa up`, `stoa api`, `stoa relay`).
+spaces_router = APIRouter(prefix="/api", tags=["spaces"])
+# Everything that touches a live room: served by the process that holds the rooms.
 router = APIRouter(prefix="/api", tags=["live"])
 
 
-@router.post("/spaces", status_code=201, response_model=CreatedSpace)
+@spaces_router.post("/spaces", status_code=201, response_model=CreatedSpace)
 async def create_space(body: CreateSpace, service: ServiceDep, device: DeviceDep) -> CreatedSpace:
     """Open a space (live at once, or scheduled); the host token is the host's key to it."""
     space, _host, token = await service.create_space(
@@ -204,7 +207,7 @@ async def create_space(body: CreateSpace, service: ServiceDep, device: DeviceDep
     return CreatedSpace(space=await space_out(service, space), host_token=token)
 
 
-@router.get("/spaces", response_model=SpaceList)
+@spaces_router.get("/spaces", response_model=SpaceList)
 async def list_spaces(
     service: ServiceDep,
     state: SpaceState | None = None,
@@ -214,7 +217,7 @@ async def list_spaces(
     return SpaceList(spaces=[await space_out(service, s) for s in spaces])
 
 
-@router.get("/spaces/{space_id}", response_model=SpaceOut)
+@spaces_router.get("/spaces/{space_id}", response_model=SpaceOut)
 async def get_space(space_id: str, service: ServiceDep) -> SpaceOut:
     return await space_out(service, await service.space(space_id))
 

@@ -294,7 +294,7 @@ def _check_offer(sdp: str, *, may_publish: bool) -> list[Any]:
             raise InvalidOffer(f"spaces carry audio only; the offer has a {m.kind} section")
         if not any(c.mimeType.lower() == "audio/opus" for c in m.rtp.codecs):
             raise InvalidOffer("every audio section must offer the Opus codec")
-        if not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
+        if m.ice is None or not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
             raise InvalidOffer("the offer lacks ICE credentials or a DTLS fingerprint")
     publishes = media[0].direction in _SENDING
     if publishes and not may_publish:
@@ -314,10 +314,10 @@ def _check_offer(sdp: str, *, may_publish: bool) -> list[Any]:
 
 def _opus_payload_types(answer_sdp: str) -> list[int]:
     description = SessionDescription.parse(answer_sdp)
-    types = []
+    types: list[int] = []
     for m in description.media:
         opus = [c.payloadType for c in m.rtp.codecs if c.mimeType.lower() == "audio/opus"]
-        types.append(opus[0] if opus else -1)
+        types.append(opus[0] if opus and opus[0] is not None else -1)
     return types
 
 

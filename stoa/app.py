@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from live.api import router as live_router
+from live.api import spaces_router
 from live.errors import LiveError, RateLimited
 from live.pages import STATIC_DIR
 from live.pages import router as pages_router
@@ -31,8 +32,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The whole product's HTTP side: the live API, its pages and the relay."""
+def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) -> FastAPI:
+    """Stoa's HTTP side.
+
+    ``stoa up`` serves everything in one process. For bigger set-ups, ``stoa relay`` serves
+    the live rooms (relay, live actions, events) and ``stoa api`` the catalog and the pages;
+    a reverse proxy sends ``/api/spaces/{id}/...`` live routes to the relay. Both share the
+    catalog, which is where the relay loads a space's room from.
+    """
     catalog = Catalog(settings.catalog_url)
     catalog.migrate()
     restrict_host_addresses(settings.rtc_bind_addresses)
@@ -64,9 +71,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.state.live = service
     app.state.ice_servers = list(settings.ice_servers)
-    app.include_router(live_router)
-    app.include_router(pages_router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(spaces_router)
+    if relay:
+        app.include_router(live_router)
+    if pages:
+        app.include_router(pages_router)
+        app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LiveError, _live_error)
     app.add_exception_handler(CatalogError, _catalog_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

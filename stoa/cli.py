@@ -23,11 +23,11 @@ def _settings() -> Settings:
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from exc
 
 
-def _serve(settings: Settings) -> None:
+def _serve(settings: Settings, *, relay: bool = True, pages: bool = True) -> None:
     from stoa.app import create_app
 
     try:
-        app = create_app(settings)
+        app = create_app(settings, relay=relay, pages=pages)
     except StoaError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"Stoa on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
@@ -51,8 +51,14 @@ def up() -> None:
 
 @main.command()
 def relay() -> None:
-    """Run the relay with the live API and pages (rooms live in this process)."""
-    _serve(_settings())
+    """Run the relay: live rooms, their actions and events (no pages)."""
+    _serve(_settings(), pages=False)
+
+
+@main.command()
+def api() -> None:
+    """Run the API and pages without the relay; live routes go to `stoa relay`."""
+    _serve(_settings(), relay=False)
 
 
 @main.command()
