@@ -35,6 +35,7 @@ from live.errors import InvalidOffer
 from live.room import STAGE_SEATS
 from live.rtp_hooks import RtpSink, set_sender_ssrc, tap_receiver
 from live.seat import SeatStream
+from stoa.settings import IceServer
 
 logger = logging.getLogger(__name__)
 
@@ -48,12 +49,17 @@ _SENDING = frozenset({"sendrecv", "sendonly"})
 class RelayConfig:
     """How the relay's peer connections reach browsers."""
 
-    ice_servers: Sequence[str] = ()
+    ice_servers: Sequence[IceServer] = ()
     announced_address: str | None = None
 
     def rtc_configuration(self) -> RTCConfiguration:
-        # An empty list: aiortc would otherwise ask Google's public STUN server.
-        return RTCConfiguration(iceServers=[RTCIceServer(urls=url) for url in self.ice_servers])
+        # Always a list, even empty: aiortc would otherwise ask Google's public STUN server.
+        return RTCConfiguration(
+            iceServers=[
+                RTCIceServer(urls=s.urls, username=s.username, credential=s.credential)
+                for s in self.ice_servers
+            ]
+        )
 
 
 class _SilentTrack(MediaStreamTrack):

@@ -70,7 +70,7 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     )
     app.state.settings = settings
     app.state.live = service
-    app.state.ice_servers = list(settings.ice_servers)
+    app.state.ice_servers = [s.model_dump(exclude_none=True) for s in settings.ice_servers]
     app.include_router(spaces_router)
     if relay:
         app.include_router(live_router)

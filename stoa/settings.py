@@ -10,10 +10,20 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEV_SECRET_FILE = "secret_key"
+
+
+class IceServer(BaseModel):
+    """A STUN or TURN server, as browsers' ``RTCIceServer`` takes it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    urls: str | list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class Settings(BaseSettings):
@@ -39,9 +49,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(
         default=12 * 3600, gt=0, description="Lifetime of a participant token."
     )
-    ice_servers: list[str] = Field(
+    ice_servers: list[IceServer] = Field(
         default_factory=list,
-        description="STUN/TURN URLs offered to browsers and used by the relay. Default: none.",
+        description=(
+            "STUN/TURN servers for the relay and browsers: objects with urls, username, "
+            "credential, or plain URLs. Default: none."
+        ),
     )
     rtc_announced_address: str | None = Field(
         default=None,
@@ -58,6 +71,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest accepted request body."
     )
+
+    @field_validator("ice_servers", mode="before")
+    @classmethod
+    def _url_shorthand(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"urls": v} if isinstance(v, str) else v for v in value]
+        return value
 
     @field_validator("secret_key")
     @classmethod

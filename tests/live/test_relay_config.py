@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from live.relay import RelayConfig, _announce
+from stoa.settings import Settings
 
 ANSWER = (
     "a=candidate:abc 1 udp 2130706431 10.0.0.5 40000 typ host\r\n"
@@ -15,8 +16,17 @@ def test_no_public_stun_server_by_default() -> None:
 
 
 def test_ice_servers_come_from_settings() -> None:
-    config = RelayConfig(ice_servers=("stun:stun.example.org:3478",)).rtc_configuration()
-    assert [s.urls for s in config.iceServers] == ["stun:stun.example.org:3478"]
+    settings = Settings(
+        ice_servers=[
+            "stun:stun.example.org:3478",
+            {"urls": "turn:turn.example.org", "username": "u", "credential": "p"},
+        ]
+    )
+    config = RelayConfig(ice_servers=tuple(settings.ice_servers)).rtc_configuration()
+    assert [(s.urls, s.username, s.credential) for s in config.iceServers] == [
+        ("stun:stun.example.org:3478", None, None),
+        ("turn:turn.example.org", "u", "p"),
+    ]
 
 
 def test_announced_address_replaces_host_candidates_only() -> None:
