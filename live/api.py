@@ -170,9 +170,8 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
         host = ParticipantOut.of(host_member) if host_member else None
         listeners = room.listener_count
     if host is None:
-        with contextlib.suppress(Exception):
-            record = service.catalog.get_participant(space.host_id)
-            host = ParticipantOut(id=record.id, name=record.name, role=record.role)
+        record = await service.participant(space.host_id)
+        host = ParticipantOut(id=record.id, name=record.name, role=record.role)
     return SpaceOut(
         id=space.id,
         title=space.title,

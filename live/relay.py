@@ -124,7 +124,7 @@ class RoomRelay:
     async def answer(self, participant_id: str, sdp: str, *, may_publish: bool) -> str:
         """Answer a participant's offer; replaces that participant's previous connection."""
         media = _check_offer(sdp, may_publish=may_publish)
-        publishes = media[0].direction in _SENDING
+        publishes = (media[0].direction or "sendrecv") in _SENDING
         seat_count = len(media) - (1 if publishes else 0)
         pc = RTCPeerConnection(self._config.rtc_configuration())
         try:
@@ -302,14 +302,16 @@ def _check_offer(sdp: str, *, may_publish: bool) -> list[Any]:
             raise InvalidOffer("every audio section must offer the Opus codec")
         if m.ice is None or not m.ice.usernameFragment or not m.dtls or not m.dtls.fingerprints:
             raise InvalidOffer("the offer lacks ICE credentials or a DTLS fingerprint")
-    publishes = media[0].direction in _SENDING
+    # SDP's default direction is sendrecv (RFC 4566 §6).
+    directions = [m.direction or "sendrecv" for m in media]
+    publishes = directions[0] in _SENDING
     if publishes and not may_publish:
         raise InvalidOffer(
             "listeners cannot send audio: offer receive-only transceivers, "
             "or raise your hand to be invited on stage"
         )
     seats = media[1:] if publishes else media
-    if any(m.direction in _SENDING for m in seats):
+    if any(d in _SENDING for d in directions[1 if publishes else 0 :]):
         raise InvalidOffer("only the first transceiver may send; the others are receive-only seats")
     if len(seats) > STAGE_SEATS:
         raise InvalidOffer(f"a space has {STAGE_SEATS} stage seats; the offer has {len(seats)}")

@@ -105,6 +105,12 @@ class LiveService:
                 self.relay.room(space.id).update_stage(room.seats())
         return room
 
+    async def participant(self, participant_id: str) -> ParticipantRecord:
+        try:
+            return await asyncio.to_thread(self.catalog.get_participant, participant_id)
+        except stoa_errors.NotFound as exc:
+            raise NotFound(f"there is no participant {participant_id!r}") from exc
+
     def live_room(self, space_id: str) -> Room | None:
         return self._rooms.get(space_id)
 
