@@ -41,6 +41,7 @@ def _serve(settings: Settings, *, relay: bool = True, pages: bool = True) -> Non
 def main() -> None:
     """Stoa: live audio rooms with recording, transcription and replay."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @main.command()
