@@ -63,7 +63,12 @@ def test_migrate_creates_the_catalog_in_the_data_dir(
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("STOA_PORT", "abc"), ("STOA_PORT", "70000"), ("STOA_SECRET_KEY", "too-short")],
+    [
+        ("STOA_PORT", "abc"),
+        ("STOA_PORT", "70000"),
+        ("STOA_SECRET_KEY", "too-short"),
+        ("STOA_STORAGE", "s3"),
+    ],
 )
 def test_invalid_setting_exits_naming_the_variable(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, name: str, value: str

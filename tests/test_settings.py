@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
-from stoa.settings import Settings
+from stoa.settings import IceServer, Settings
 
 SECRET = "s" * 32
 
@@ -68,11 +68,16 @@ def test_data_dir_is_made_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 def test_list_values_are_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(
-        "STOA_ICE_SERVERS", '["stun:stun.example.org:3478", "turn:turn.example.org:3478"]'
+        "STOA_ICE_SERVERS",
+        '["stun:stun.example.org:3478",'
+        ' {"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "c"}]',
     )
     monkeypatch.setenv("STOA_RTC_BIND_ADDRESSES", '["10.0.0.5"]')
     settings = Settings()
-    assert settings.ice_servers == ["stun:stun.example.org:3478", "turn:turn.example.org:3478"]
+    assert settings.ice_servers == [
+        IceServer(urls="stun:stun.example.org:3478"),
+        IceServer(urls=["turn:turn.example.org:3478"], username="u", credential="c"),
+    ]
     assert settings.rtc_bind_addresses == ["10.0.0.5"]
 
 
@@ -101,6 +106,14 @@ def test_out_of_range_values_are_refused(
     with pytest.raises(ValidationError) as caught:
         Settings()
     assert caught.value.errors()[0]["loc"] == (name.removeprefix("STOA_").lower(),)
+
+
+def test_s3_storage_needs_a_bucket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STOA_STORAGE", "s3")
+    with pytest.raises(ValidationError, match="STOA_S3_BUCKET"):
+        Settings()
+    monkeypatch.setenv("STOA_S3_BUCKET", "recordings")
+    assert Settings().s3_bucket == "recordings"
 
 
 def test_short_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
