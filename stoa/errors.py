@@ -21,3 +21,19 @@ class NotFound(CatalogError):
 
 class ConfigurationError(StoaError):
     """A setting is missing, malformed or unsafe."""
+
+
+class StorageError(StoaError):
+    """Object storage could not do what was asked."""
+
+
+class InvalidKey(StorageError):
+    """A storage key that is not made of safe parts."""
+
+
+class ObjectNotFound(StorageError):
+    """No object under that key."""
+
+
+class StorageUnavailable(StorageError):
+    """The store did not answer or refused for now; retrying later may work."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,19 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Interface addresses the relay gathers ICE candidates on. Default: all.",
     )
+    storage: Literal["local", "s3"] = Field(
+        default="local", description="Where recordings go: the data folder, or S3."
+    )
+    s3_bucket: str | None = Field(default=None, description="S3 bucket (storage s3).")
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint for S3-compatible stores (MinIO, R2, ...)."
+    )
+    s3_region: str | None = Field(default=None, description="S3 region.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 credentials; default: the standard AWS chain."
+    )
+    s3_secret_access_key: str | None = Field(default=None, description="S3 secret key.")
     reaction_burst: int = Field(default=5, ge=1, description="Reactions allowed in a burst.")
     reaction_per_second: float = Field(
         default=0.5, gt=0, description="Reactions refilled per second for each participant."
@@ -89,6 +103,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:
         object.__setattr__(self, "data_dir", self.data_dir.expanduser().resolve())
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError("STOA_STORAGE=s3 needs STOA_S3_BUCKET")
         return self
 
     @property
