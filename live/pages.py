@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 
 from live.api import ServiceDep, space_out
 from live.errors import LiveError
+from live.room import REACTIONS
 from stoa.catalog import SpaceState
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -60,5 +61,10 @@ async def space_page(
     return templates.TemplateResponse(
         request,
         "space.html",
-        {"space": space, "space_json": space.model_dump(mode="json"), "ice_servers": ice},
+        {
+            "space": space,
+            "space_json": space.model_dump(mode="json"),
+            "ice_servers": ice,
+            "reactions": REACTIONS,
+        },
     )
