@@ -1,0 +1,710 @@
+"""Fan-out benchmark: how many listener streams one relay core carries, against MediaRelay.
+
+One speaker, N aiortc listeners in separate processes, the relay in its own process (``stoa
+relay``, the real app, with a temporary data folder), everything on 127.0.0.1. N grows in
+steps; the existing listeners stay connected. At each step the benchmark measures, over a
+window of ``--duration`` seconds:
+
+- loss: the share of the speaker's packets of the window that listeners did not receive
+  (each packet carries its index);
+- the relay process's CPU time (user + system, from /proc via psutil), as a fraction of one
+  core; streams per core = listener streams / that fraction, packets/s/core likewise;
+- latency: receive time minus the CLOCK_MONOTONIC send time the speaker wrote into the packet,
+  for relay listeners ("via relay") and for one listener connected straight to the speaker in
+  the same client process ("direct"). Both include aiortc's sender in the speaker and the
+  listener's own receive path; "relay-added" is the difference of the two, percentile by
+  percentile.
+
+Then the same for aiortc's ``MediaRelay`` (``benchmarks/fanout_peers.py``: the speaker's track
+decoded once and re-encoded for each listener through ``relay.subscribe(track)``), whose
+streams carry re-encoded audio and so no index: its loss is the shortfall of packets heard
+against 50 per second of window, and it has no latency column.
+
+The summary takes the largest step of each system held at ``--max-loss`` or less and prints
+its streams per core and their ratio. All processes share the machine's cores: the listener
+processes and the speaker compete with the relay, so the table shows their CPU too. A step
+whose loss passes ``--max-loss`` ends that system's run.
+
+Usage, from the repository root (defaults take about three minutes)::
+
+    python -m benchmarks.relay_fanout
+    python -m benchmarks.relay_fanout --steps 100,300,600 --duration 15 --baseline-steps 10,20
+    python -m benchmarks.relay_fanout --no-baseline --py-spy /tmp/profiles
+
+``--py-spy DIR`` records the relay with py-spy during each window (``DIR/relay-<N>.txt``,
+collapsed stacks; py-spy must be on PATH or beside the interpreter).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import json
+import math
+import os
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from benchmarks.fanout_peers import (
+    FRAME_SECONDS,
+    SpeakerTrack,
+    rtc_configuration,
+    wait_connected,
+)
+from live.rtp_hooks import restrict_host_addresses
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKETS_PER_SECOND = round(1 / FRAME_SECONDS)
+READY_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One measured window of one system at one number of listeners."""
+
+    system: str
+    listeners: int
+    failed: int
+    window_s: float
+    relay_cpu: float  # cores
+    clients_cpu: float
+    speaker_cpu: float
+    relay_rss_mb: float
+    loss: float
+    delivered_pps: float
+    via_relay_us: tuple[float, float] | None = None  # p50, p95
+    direct_us: tuple[float, float] | None = None
+
+    @property
+    def streams_per_core(self) -> float:
+        return self.listeners / self.relay_cpu if self.relay_cpu > 0 else math.inf
+
+    @property
+    def packets_per_core(self) -> float:
+        return self.delivered_pps / self.relay_cpu if self.relay_cpu > 0 else math.inf
+
+    @property
+    def added_us(self) -> tuple[float, float] | None:
+        if self.via_relay_us is None or self.direct_us is None:
+            return None
+        return (
+            self.via_relay_us[0] - self.direct_us[0],
+            self.via_relay_us[1] - self.direct_us[1],
+        )
+
+
+# Child processes
+
+
+def _die_with_parent() -> None:
+    # PR_SET_PDEATHSIG: a child never outlives a benchmark that was killed.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+class Child:
+    """A child process; for listener pools, a JSON-lines conversation on its stdin/stdout."""
+
+    def __init__(self, name: str, proc: asyncio.subprocess.Process) -> None:
+        self.name = name
+        self.proc = proc
+        self.ps = psutil.Process(proc.pid)
+        self._lock = asyncio.Lock()
+
+    async def call(self, **command: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        async with self._lock:
+            self.proc.stdin.write(json.dumps(command).encode() + b"\n")
+            await self.proc.stdin.drain()
+            line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"{self.name} exited (code {await self.proc.wait()})")
+        reply: dict[str, Any] = json.loads(line)
+        if not reply.pop("ok"):
+            raise RuntimeError(f"{self.name}: {command['op']} failed: {reply['error']}")
+        return reply
+
+    def cpu_seconds(self) -> float:
+        times = self.ps.cpu_times()
+        return float(times.user + times.system)
+
+    async def stop(self, timeout: float = 20.0) -> None:
+        if self.proc.returncode is not None:
+            return
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+class Processes:
+    """Every child the benchmark starts; all of them stop when the benchmark ends."""
+
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.children: list[Child] = []
+
+    async def start(
+        self, name: str, argv: Sequence[str], env: dict[str, str] | None = None, pipe: bool = False
+    ) -> Child:
+        log = (self.logs / f"{name}.log").open("ab")
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            cwd=ROOT,
+            env=env,
+            stdin=asyncio.subprocess.PIPE if pipe else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE if pipe else log,
+            stderr=log,
+            limit=1 << 26,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        child = Child(name, proc)
+        self.children.append(child)
+        return child
+
+    async def stop(self, child: Child) -> None:
+        await child.stop()
+        if child in self.children:
+            self.children.remove(child)
+
+    async def stop_all(self) -> None:
+        await asyncio.gather(*(child.stop() for child in self.children), return_exceptions=True)
+        self.children = []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _wait_http(url: str, child: Child, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=2) as client:
+        while True:
+            if child.proc.returncode is not None:
+                raise RuntimeError(f"{child.name} exited; see its log")
+            with contextlib.suppress(httpx.HTTPError):
+                await client.get(url)
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{child.name} did not start in {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+
+
+async def start_relay(procs: Processes, data_dir: Path, loop: str) -> tuple[Child, str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOA_")}
+    env.update(
+        STOA_DATA_DIR=str(data_dir),
+        STOA_HOST="127.0.0.1",
+        STOA_PORT=str(port),
+        STOA_SECRET_KEY=secrets.token_urlsafe(48),
+        STOA_RTC_BIND_ADDRESSES='["127.0.0.1"]',
+    )
+    if loop == "auto":
+        argv = [sys.executable, "-m", "stoa.cli", "relay"]
+    else:
+        argv = [sys.executable, "-m", "benchmarks.fanout_peers", "relay", loop]
+    relay = await procs.start("relay", argv, env=env)
+    url = f"http://127.0.0.1:{port}"
+    await _wait_http(f"{url}/api/spaces", relay)
+    return relay, url
+
+
+async def start_pools(procs: Processes, count: int) -> list[Child]:
+    return [
+        await procs.start(
+            f"listeners-{i}",
+            [sys.executable, "-m", "benchmarks.fanout_peers", "listeners"],
+            pipe=True,
+        )
+        for i in range(count)
+    ]
+
+
+# Speakers
+
+
+@dataclass
+class Speaker:
+    pc: RTCPeerConnection
+    track: SpeakerTrack
+
+
+async def _offer(track: SpeakerTrack, seats: int = 0) -> RTCPeerConnection:
+    pc = RTCPeerConnection(rtc_configuration())
+    pc.addTransceiver(track, direction="sendonly")
+    for _ in range(seats):
+        pc.addTransceiver("audio", direction="recvonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    return pc
+
+
+async def stoa_speaker(client: httpx.AsyncClient) -> tuple[Speaker, str]:
+    """Create a space; its host speaks on seat 0 (and, like a browser, offers 12 seats)."""
+    response = await client.post(
+        "/api/spaces", json={"title": "Fan-out benchmark", "host_name": "Speaker"}
+    )
+    response.raise_for_status()
+    body = response.json()
+    space_id, token = body["space"]["id"], body["host_token"]
+    track = SpeakerTrack()
+    pc = await _offer(track, seats=12)
+    response = await client.post(
+        f"/api/spaces/{space_id}/rtc",
+        json={"type": "offer", "sdp": pc.localDescription.sdp},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    response.raise_for_status()
+    await pc.setRemoteDescription(RTCSessionDescription(**response.json()))
+    await wait_connected(pc)
+    return Speaker(pc, track), space_id
+
+
+async def direct_speaker(pool: Child) -> Speaker:
+    """A second speaker connection, straight to one listener: the latency without a relay."""
+    track = SpeakerTrack()
+    pc = await _offer(track)
+    reply = await pool.call(op="connect", group="direct", sdp=pc.localDescription.sdp)
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
+    await pool.call(op="direct_answer", sdp="")
+    await wait_connected(pc)
+    return Speaker(pc, track)
+
+
+async def baseline_speaker(url: str) -> Speaker:
+    track = SpeakerTrack()
+    pc = await _offer(track)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        response = await client.post("/publish", json={"sdp": pc.localDescription.sdp})
+        response.raise_for_status()
+    await pc.setRemoteDescription(RTCSessionDescription(**response.json()))
+    await wait_connected(pc)
+    return Speaker(pc, track)
+
+
+# Measuring
+
+
+def _percentiles(samples: list[int]) -> tuple[float, float] | None:
+    if not samples:
+        return None
+    samples = sorted(samples)
+    return (
+        float(samples[int(0.50 * (len(samples) - 1))]),
+        float(samples[int(0.95 * (len(samples) - 1))]),
+    )
+
+
+async def _add_listeners(pools: list[Child], count: int, **command: Any) -> tuple[int, int]:
+    shares = [count // len(pools) + (1 if i < count % len(pools) else 0) for i in range(len(pools))]
+    replies = await asyncio.gather(
+        *(
+            pool.call(op="connect", count=share, **command)
+            for pool, share in zip(pools, shares, strict=True)
+        )
+    )
+    return sum(r["connected"] for r in replies), sum(r["failed"] for r in replies)
+
+
+async def _wait_ready(pools: list[Child], group: str, expected: int) -> int:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while True:
+        replies = await asyncio.gather(*(pool.call(op="status") for pool in pools))
+        ready = sum(r["ready"].get(group, 0) for r in replies)
+        if ready >= expected or time.monotonic() > deadline:
+            return ready
+        await asyncio.sleep(0.25)
+
+
+class Profiler:
+    """py-spy on the relay during a window, when asked for."""
+
+    def __init__(self, folder: Path | None, pid: int) -> None:
+        self.folder = folder
+        self.pid = pid
+        self.exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+
+    @contextlib.asynccontextmanager
+    async def record(self, name: str, seconds: float) -> AsyncIterator[None]:
+        if self.folder is None:
+            yield
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        proc = await asyncio.create_subprocess_exec(
+            self.exe,
+            "record",
+            "--pid",
+            str(self.pid),
+            "--duration",
+            str(max(1, int(seconds))),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            str(self.folder / f"{name}.txt"),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            yield
+        finally:
+            await asyncio.wait_for(proc.wait(), seconds + 30)
+
+
+async def measure(
+    system: str,
+    listeners: int,
+    relay: Child,
+    pools: list[Child],
+    speaker: Speaker,
+    direct: Speaker | None,
+    duration: float,
+    profiler: Profiler,
+) -> Step:
+    await asyncio.gather(*(pool.call(op="reset") for pool in pools))
+    i0 = speaker.track.index
+    d0 = direct.track.index if direct else 0
+    me = psutil.Process()
+    relay0, me0 = relay.cpu_seconds(), me.cpu_times()
+    clients0 = sum(pool.cpu_seconds() for pool in pools)
+    t0 = time.monotonic()
+    async with profiler.record(f"{system}-{listeners}", duration):
+        await asyncio.sleep(duration)
+    t1 = time.monotonic()
+    relay1, me1 = relay.cpu_seconds(), me.cpu_times()
+    clients1 = sum(pool.cpu_seconds() for pool in pools)
+    i1 = speaker.track.index
+    d1 = direct.track.index if direct else 0
+    rss = relay.ps.memory_info().rss / 2**20
+    if system != "baseline":
+        await asyncio.sleep(0.5)  # packets still on their way count as received
+    reports = await asyncio.gather(
+        *(pool.call(op="report", group=system, i0=i0, i1=i1) for pool in pools)
+    )
+    received = [n for r in reports for n in r["received"]]
+    if system == "baseline":
+        expected = sum(r["window_s"] * len(r["received"]) for r in reports) * PACKETS_PER_SECOND
+    else:
+        expected = (i1 - i0) * len(received)
+    received_total = sum(received)
+    via_relay = [x for r in reports for x in r["latencies_us"]]
+    direct_us = None
+    if direct is not None:
+        report = await pools[0].call(op="report", group="direct", i0=d0, i1=d1)
+        direct_us = _percentiles(report["latencies_us"])
+    window = t1 - t0
+    speaker_cpu = (me1.user + me1.system) - (me0.user + me0.system)
+    return Step(
+        system=system,
+        listeners=len(received),
+        failed=listeners - len(received),
+        window_s=window,
+        relay_cpu=(relay1 - relay0) / window,
+        clients_cpu=(clients1 - clients0) / window,
+        speaker_cpu=speaker_cpu / window,
+        relay_rss_mb=rss,
+        loss=1 - received_total / expected if expected else 1.0,
+        delivered_pps=received_total / window,
+        via_relay_us=_percentiles(via_relay) if system != "baseline" else None,
+        direct_us=direct_us,
+    )
+
+
+# The two systems
+
+
+@dataclass(frozen=True)
+class Options:
+    steps: tuple[int, ...]
+    baseline_steps: tuple[int, ...]
+    duration: float
+    settle: float
+    client_procs: int
+    seats: int
+    max_loss: float
+    relay_loop: str
+    profile_dir: Path | None
+    keep_going: bool
+
+
+async def run_stoa(opts: Options, procs: Processes, workdir: Path) -> list[Step]:
+    relay, url = await start_relay(procs, workdir / "data", opts.relay_loop)
+    pools = await start_pools(procs, opts.client_procs)
+    profiler = Profiler(opts.profile_dir, relay.proc.pid)
+    steps: list[Step] = []
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        speaker, space_id = await stoa_speaker(client)
+        direct = await direct_speaker(pools[0])
+        connected = failed = 0
+        try:
+            for target in opts.steps:
+                started = time.monotonic()
+                if target > connected + failed:
+                    made, lost = await _add_listeners(
+                        pools,
+                        target - connected - failed,
+                        group="stoa",
+                        url=url,
+                        space_id=space_id,
+                        seats=opts.seats,
+                    )
+                    connected, failed = connected + made, failed + lost
+                await _wait_ready(pools, "stoa", connected)
+                _note(f"stoa: {connected} listeners up in {time.monotonic() - started:.0f} s")
+                await asyncio.sleep(opts.settle)
+                step = await measure(
+                    "stoa", target, relay, pools, speaker, direct, opts.duration, profiler
+                )
+                steps.append(step)
+                _note(_row(step))
+                if step.loss * 100 > opts.max_loss and not opts.keep_going:
+                    break
+        finally:
+            await speaker.pc.close()
+            await direct.pc.close()
+    for pool in pools:
+        await procs.stop(pool)
+    await procs.stop(relay)
+    return steps
+
+
+async def run_baseline(opts: Options, procs: Processes) -> list[Step]:
+    port = _free_port()
+    server = await procs.start(
+        "baseline", [sys.executable, "-m", "benchmarks.fanout_peers", "baseline", str(port)]
+    )
+    url = f"http://127.0.0.1:{port}"
+    await _wait_http(url, server)
+    pools = await start_pools(procs, opts.client_procs)
+    profiler = Profiler(None, server.proc.pid)
+    speaker = await baseline_speaker(url)
+    steps: list[Step] = []
+    connected = failed = 0
+    try:
+        for target in opts.baseline_steps:
+            started = time.monotonic()
+            made, lost = await _add_listeners(
+                pools, target - connected - failed, group="baseline", url=url
+            )
+            connected, failed = connected + made, failed + lost
+            await _wait_ready(pools, "baseline", connected)
+            _note(f"baseline: {connected} listeners up in {time.monotonic() - started:.0f} s")
+            await asyncio.sleep(opts.settle)
+            step = await measure(
+                "baseline", target, server, pools, speaker, None, opts.duration, profiler
+            )
+            steps.append(step)
+            _note(_row(step))
+            if step.loss * 100 > opts.max_loss and not opts.keep_going:
+                break
+    finally:
+        await speaker.pc.close()
+    for pool in pools:
+        await procs.stop(pool)
+    await procs.stop(server)
+    return steps
+
+
+# Report
+
+_HEADER = (
+    f"{'system':<10} {'streams':>7} {'fail':>4} {'loss %':>7} {'relay CPU':>9} "
+    f"{'streams/core':>12} {'pkt/s':>7} {'pkt/s/core':>10} {'clients CPU':>11} "
+    f"{'RSS MB':>6} {'via relay p50/p95 ms':>20} {'direct p50/p95 ms':>17} "
+    f"{'added p50/p95 ms':>16}"
+)
+
+
+def _ms(pair: tuple[float, float] | None) -> str:
+    return "-" if pair is None else f"{pair[0] / 1000:.2f} / {pair[1] / 1000:.2f}"
+
+
+def _row(step: Step) -> str:
+    name = "stoa" if step.system == "stoa" else "MediaRelay"
+    return (
+        f"{name:<10} {step.listeners:>7} {step.failed:>4} {step.loss * 100:>7.2f} "
+        f"{step.relay_cpu * 100:>8.1f}% {step.streams_per_core:>12.0f} "
+        f"{step.delivered_pps:>7.0f} {step.packets_per_core:>10.0f} "
+        f"{step.clients_cpu * 100:>10.1f}% {step.relay_rss_mb:>6.0f} "
+        f"{_ms(step.via_relay_us):>20} {_ms(step.direct_us):>17} {_ms(step.added_us):>16}"
+    )
+
+
+def _best(steps: list[Step], max_loss: float) -> Step | None:
+    held = [s for s in steps if s.loss * 100 <= max_loss and s.failed == 0]
+    return max(held, key=lambda s: s.listeners) if held else None
+
+
+def report(opts: Options, stoa: list[Step], baseline: list[Step]) -> str:
+    lines = [
+        f"Fan-out on {os.cpu_count()} cores, 127.0.0.1; {opts.duration:.0f} s windows, "
+        f"{PACKETS_PER_SECOND} packets/s per stream, listeners offer {opts.seats} seats, "
+        f"{opts.client_procs} listener processes; relay CPU = user+system of the relay "
+        "process, in % of one core.",
+        _HEADER,
+        *(_row(s) for s in stoa + baseline),
+        "",
+    ]
+    best, base = _best(stoa, opts.max_loss), _best(baseline, opts.max_loss)
+    for label, step in (("stoa relay", best), ("MediaRelay", base)):
+        if step is None:
+            lines.append(f"{label}: no step held at <= {opts.max_loss} % loss")
+            continue
+        lines.append(
+            f"{label}: {step.listeners} streams at {step.loss * 100:.2f} % loss on "
+            f"{step.relay_cpu * 100:.1f} % of a core -> {step.streams_per_core:.0f} "
+            f"streams/core, {step.packets_per_core:.0f} packets/s/core"
+            + (
+                f", relay-added latency p50 {step.added_us[0] / 1000:.2f} ms, "
+                f"p95 {step.added_us[1] / 1000:.2f} ms"
+                if step.added_us
+                else ""
+            )
+        )
+    if best and base:
+        lines.append(
+            f"ratio: {best.streams_per_core / base.streams_per_core:.1f}x the streams per core "
+            "of MediaRelay"
+        )
+    return "\n".join(lines)
+
+
+def _note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# Entry
+
+
+async def run(opts: Options) -> str:
+    restrict_host_addresses(["127.0.0.1"])
+    with tempfile.TemporaryDirectory(prefix="stoa-fanout-") as tmp:
+        workdir = Path(tmp)
+        procs = Processes(workdir)
+        try:
+            stoa = await run_stoa(opts, procs, workdir) if opts.steps else []
+            baseline = await run_baseline(opts, procs) if opts.baseline_steps else []
+        except BaseException:
+            for log in sorted(workdir.glob("*.log")):
+                tail = log.read_text(errors="replace").splitlines()[-15:]
+                _note(f"--- {log.name}\n" + "\n".join(tail))
+            raise
+        finally:
+            await procs.stop_all()
+    return report(opts, stoa, baseline)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split(",") if x.strip())
+
+
+def parse_args(argv: Sequence[str] | None = None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.relay_fanout",
+        description="Listener streams per relay core, against aiortc's MediaRelay.",
+    )
+    parser.add_argument(
+        "--steps",
+        type=_counts,
+        default=(100, 200, 400, 800),
+        help="listener counts for the relay (default 100,200,400,800)",
+    )
+    parser.add_argument(
+        "--baseline-steps",
+        type=_counts,
+        default=(10, 20, 40),
+        help="listener counts for MediaRelay (default 10,20,40)",
+    )
+    parser.add_argument("--no-baseline", action="store_true", help="skip MediaRelay")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds measured per step (default 10)"
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        help="seconds between connecting and measuring (default 2)",
+    )
+    parser.add_argument(
+        "--client-procs", type=int, default=2, help="listener processes (default 2)"
+    )
+    parser.add_argument(
+        "--seats",
+        type=int,
+        default=13,
+        help="seats each relay listener offers, as browsers do (default 13)",
+    )
+    parser.add_argument(
+        "--max-loss",
+        type=float,
+        default=0.5,
+        help="loss in %% a step may have to count as held (default 0.5)",
+    )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every step even after one loses more than --max-loss",
+    )
+    parser.add_argument(
+        "--relay-loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="auto runs `stoa relay` as shipped (uvicorn picks uvloop)",
+    )
+    parser.add_argument(
+        "--py-spy",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="record the relay with py-spy during each window into DIR",
+    )
+    args = parser.parse_args(argv)
+    return Options(
+        steps=args.steps,
+        baseline_steps=() if args.no_baseline else args.baseline_steps,
+        duration=args.duration,
+        settle=args.settle,
+        client_procs=max(1, args.client_procs),
+        seats=args.seats,
+        max_loss=args.max_loss,
+        relay_loop=args.relay_loop,
+        profile_dir=args.py_spy,
+        keep_going=args.keep_going,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    opts = parse_args(argv)
+    import uvloop
+
+    print(uvloop.run(run(opts)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
