@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -21,12 +21,13 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-def ice_servers(request: Request) -> list[str]:
-    servers: list[str] = request.app.state.ice_servers
+def ice_servers(request: Request) -> list[dict[str, Any]]:
+    """The STUN/TURN servers browsers get, as RTCIceServer objects (urls, username, credential)."""
+    servers: list[dict[str, Any]] = request.app.state.ice_servers
     return servers
 
 
-IceDep = Annotated[list[str], Depends(ice_servers)]
+IceDep = Annotated[list[dict[str, Any]], Depends(ice_servers)]
 
 
 @router.get("/", response_class=HTMLResponse)

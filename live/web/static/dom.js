@@ -88,7 +88,10 @@ export function disclosure(key, text, ariaLabel, content) {
   );
   const panel = h("div", { class: "menu", id, hidden: true }, content);
   const box = h("div", { class: "disclosure", "data-key": key }, toggle, panel);
-  toggle.addEventListener("click", () => setOpen(box, !box.classList.contains("is-open")));
+  toggle.addEventListener("click", () => {
+    setOpen(box, !box.classList.contains("is-open"));
+    if (box.classList.contains("is-open")) panel.scrollIntoView({ block: "nearest" });
+  });
   box.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && box.classList.contains("is-open")) {
       setOpen(box, false);

@@ -12,7 +12,10 @@ import { RoomModel } from "./room.js";
 
 const $ = (id) => document.getElementById(id);
 const initial = JSON.parse($("space-data").textContent);
-const iceServers = JSON.parse($("ice-data").textContent).map((urls) => ({ urls }));
+// RTCIceServer objects ({urls, username, credential}); a bare URL is short for {urls}.
+const iceServers = JSON.parse($("ice-data").textContent).map((s) =>
+  typeof s === "string" ? { urls: s } : s,
+);
 const spaceId = initial.id;
 const base = `/api/spaces/${encodeURIComponent(spaceId)}`;
 const model = new RoomModel(initial);
