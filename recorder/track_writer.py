@@ -1,0 +1,270 @@
+"""One speaker's track: their Opus packets, as sent, in an Ogg Opus file on the space clock.
+
+Packets wait in a short reorder buffer, then go to the file in timeline order. Whatever the
+timeline has no packet for (silence suppression, mute, time off stage, loss) is filled with
+pre-encoded Opus silence, so that sample n of the decoded file plays at space time
+``start + n / 48000``. Ogg pages are cut at least every second and written straight through,
+so a crash loses at most the last second; a sidecar JSON beside the file keeps what the
+manifest needs to finalize it after a crash.
+
+A `TrackWriter` is used from the recorder's thread only.
+"""
+
+from __future__ import annotations
+
+import fractions
+import heapq
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+
+from recorder.errors import TrackError
+from recorder.opus import SAMPLE_RATE, SILENCE_STEP, opus_head, packet_samples, silence
+from recorder.timeline import StreamClock
+
+TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
+PAGE_DURATION_US = 1_000_000
+# How many sequence numbers to remember per stream for spotting duplicates.
+_SEEN_WINDOW = 2048
+
+
+@dataclass
+class TrackStats:
+    """Packet accounting for one track (all its streams together)."""
+
+    packets_received: int = 0
+    packets_lost: int = 0
+    packets_sent: int | None = None
+    packets_duplicate: int = 0
+    packets_late: int = 0
+    packets_muted: int = 0
+    packets_invalid: int = 0
+    filled_ms: float = 0.0
+    drift_corrections: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class _Stream:
+    clock: StreamClock
+    first_seq: int | None = None
+    max_seq: int | None = None
+    unique: int = 0
+    seen: set[int] = field(default_factory=set)
+    sent: int | None = None
+
+
+@dataclass(frozen=True)
+class TrackInfo:
+    """A finished (or recovered) track, as the manifest lists it."""
+
+    participant_id: str
+    name: str
+    path: str
+    start_offset_ms: float
+    duration_ms: float
+    stats: dict[str, Any]
+    codec: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+CODEC = {"name": "opus", "sample_rate": SAMPLE_RATE, "channels": 1, "pre_skip": 0}
+
+
+class TrackWriter:
+    def __init__(self, path: Path, participant_id: str, name: str) -> None:
+        self.path = path
+        self.participant_id = participant_id
+        self.name = name
+        self.stats = TrackStats()
+        self.start: int | None = None
+        self.written: int | None = None
+        self._streams: dict[int, _Stream] = {}
+        self._sender_offset: float | None = None
+        self._buffer: list[tuple[int, int, int, bytes | None, int]] = []
+        self._order = 0
+        self._container: Any = None
+        self._stream: Any = None
+        self._closed = False
+
+    # Input
+
+    def add_packet(
+        self, ssrc: int, seq: int, timestamp: int, arrival: int, payload: bytes, muted: bool
+    ) -> None:
+        """A packet that arrived at space sample ``arrival``."""
+        stream = self._streams.get(ssrc)
+        if stream is None:
+            stream = _Stream(StreamClock(timestamp, arrival))
+            self._streams[ssrc] = stream
+        ext_seq = stream.clock.sequence.extend(seq)
+        if ext_seq in stream.seen:
+            self.stats.packets_duplicate += 1
+            return
+        stream.seen.add(ext_seq)
+        if len(stream.seen) > _SEEN_WINDOW:
+            floor = ext_seq - _SEEN_WINDOW
+            stream.seen = {s for s in stream.seen if s > floor}
+        stream.unique += 1
+        stream.first_seq = ext_seq if stream.first_seq is None else min(stream.first_seq, ext_seq)
+        stream.max_seq = ext_seq if stream.max_seq is None else max(stream.max_seq, ext_seq)
+        self.stats.packets_received += 1
+        samples = packet_samples(payload)
+        if samples == 0:
+            self.stats.packets_invalid += 1
+            return
+        position = stream.clock.position(timestamp)
+        if self.written is not None and position < self.written:
+            self.stats.packets_late += 1
+            return
+        if muted:
+            self.stats.packets_muted += 1
+        self._order += 1
+        heapq.heappush(
+            self._buffer, (position, self._order, samples, None if muted else payload, ssrc)
+        )
+
+    def add_sender_report(
+        self, ssrc: int, sender_time: float, timestamp: int, packet_count: int, arrival: int
+    ) -> None:
+        """An RTCP sender report: ``sender_time`` in the sender's Unix seconds."""
+        stream = self._streams.get(ssrc)
+        arrival_s = arrival / SAMPLE_RATE
+        if self._sender_offset is None:
+            # The sender's clock against the space clock, one-way delay included, as for
+            # the arrival that anchors a stream.
+            self._sender_offset = arrival_s - sender_time
+        if stream is None:
+            return
+        stream.sent = packet_count
+        true_position = round((sender_time + self._sender_offset) * SAMPLE_RATE)
+        if stream.clock.correct(timestamp, true_position):
+            self.stats.drift_corrections += 1
+
+    # Output
+
+    def advance(self, horizon: int) -> None:
+        """Write every buffered packet that starts before ``horizon``; fill up to it."""
+        if self._closed:
+            return
+        while self._buffer and self._buffer[0][0] < horizon:
+            position, _, samples, payload, _ssrc = heapq.heappop(self._buffer)
+            self._place(position, samples, payload)
+        if self.written is not None and horizon - self.written >= SILENCE_STEP:
+            self._fill(horizon - self.written)
+        self._update_lost()
+
+    def _place(self, position: int, samples: int, payload: bytes | None) -> None:
+        if self.written is None:
+            self._open(position)
+        assert self.written is not None
+        gap = position - self.written
+        if gap <= -SILENCE_STEP:
+            # Its slot is already written (a drift correction moved the stream back).
+            self.stats.packets_late += 1
+            return
+        if gap >= SILENCE_STEP:
+            self._fill(gap)
+        if payload is None:
+            self._fill(samples)
+        else:
+            self._mux(payload, samples)
+            self.stats.bytes += len(payload)
+
+    def _fill(self, samples: int) -> None:
+        for packet, size in silence(samples):
+            self._mux(packet, size)
+        self.stats.filled_ms += (samples - samples % SILENCE_STEP) * 1000 / SAMPLE_RATE
+
+    def _mux(self, data: bytes, samples: int) -> None:
+        assert self.written is not None and self.start is not None
+        packet = av.Packet(data)
+        packet.stream = self._stream
+        packet.pts = packet.dts = self.written - self.start
+        packet.duration = samples
+        packet.time_base = TIME_BASE
+        try:
+            self._container.mux(packet)
+        except av.error.FFmpegError as exc:
+            raise TrackError(f"could not write {self.path}: {exc}") from exc
+        self.written += samples
+
+    def _open(self, position: int) -> None:
+        self.start = self.written = position
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._container = av.open(
+                str(self.path),
+                "w",
+                format="ogg",
+                options={"page_duration": str(PAGE_DURATION_US), "flush_packets": "1"},
+            )
+            stream = self._container.add_stream("libopus", rate=SAMPLE_RATE, layout="mono")
+            # Opened first, so our header (pre-skip 0) replaces the encoder's own; nothing
+            # is ever encoded, packets are muxed as they came.
+            stream.codec_context.open()
+            stream.codec_context.extradata = opus_head()
+            stream.time_base = TIME_BASE
+        except (av.error.FFmpegError, OSError) as exc:
+            raise TrackError(f"could not create {self.path}: {exc}") from exc
+        self._stream = stream
+        self.write_sidecar()
+
+    def _update_lost(self) -> None:
+        lost = 0
+        sent = None
+        for stream in self._streams.values():
+            if stream.first_seq is not None and stream.max_seq is not None:
+                lost += stream.max_seq - stream.first_seq + 1 - stream.unique
+            if stream.sent is not None:
+                sent = (sent or 0) + stream.sent
+        self.stats.packets_lost = lost
+        self.stats.packets_sent = sent
+
+    def close(self, end: int | None = None) -> TrackInfo | None:
+        """Write what is left (up to ``end``), close the file; None if nothing was recorded."""
+        if self._closed:
+            return self.info()
+        self.advance(end if end is not None else 1 << 62)
+        self._closed = True
+        if self._container is not None:
+            try:
+                self._container.close()
+            except av.error.FFmpegError as exc:
+                raise TrackError(f"could not finish {self.path}: {exc}") from exc
+        self.write_sidecar()
+        return self.info()
+
+    def info(self) -> TrackInfo | None:
+        if self.start is None or self.written is None:
+            return None
+        return TrackInfo(
+            participant_id=self.participant_id,
+            name=self.name,
+            path=str(self.path),
+            start_offset_ms=self.start * 1000 / SAMPLE_RATE,
+            duration_ms=(self.written - self.start) * 1000 / SAMPLE_RATE,
+            stats=asdict(self.stats),
+            codec=dict(CODEC),
+        )
+
+    def write_sidecar(self) -> None:
+        """What recovery needs if the process dies: who, where on the clock, the counts."""
+        if self.start is None:
+            return
+        data = {
+            "participant_id": self.participant_id,
+            "name": self.name,
+            "start": self.start,
+            "stats": asdict(self.stats),
+        }
+        sidecar = self.path.with_suffix(".json")
+        tmp = sidecar.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, sidecar)
