@@ -10,16 +10,17 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from stoa.catalog.models import Participant, Role, Space, SpaceState, utcnow
+from stoa.catalog.models import Participant, Role, Space, SpaceState, Track, utcnow
 from stoa.errors import CatalogError, NotFound
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Role",
     "SpaceRecord",
     "SpaceState",
+    "TrackRecord",
     "new_id",
 ]
 
@@ -49,6 +51,8 @@ class SpaceRecord:
     scheduled_for: datetime | None
     started_at: datetime | None
     ended_at: datetime | None
+    record: bool = True
+    manifest_key: str | None = None
 
     @classmethod
     def of(cls, row: Space) -> SpaceRecord:
@@ -57,10 +61,39 @@ class SpaceRecord:
             title=row.title,
             host_id=row.host_id,
             state=SpaceState(row.state),
-            created_at=_aware(row.created_at),
-            scheduled_for=_aware_or_none(row.scheduled_for),
-            started_at=_aware_or_none(row.started_at),
-            ended_at=_aware_or_none(row.ended_at),
+            created_at=row.created_at,
+            scheduled_for=row.scheduled_for,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            record=bool(row.record),
+            manifest_key=row.manifest_key,
+        )
+
+
+@dataclass(frozen=True)
+class TrackRecord:
+    """A recorded track, as the catalog keeps it."""
+
+    participant_id: str
+    name: str
+    storage_key: str
+    start_offset_ms: float
+    duration_ms: float
+    bytes: int
+    packets: dict[str, Any]
+    codec: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Track) -> TrackRecord:
+        return cls(
+            participant_id=row.participant_id,
+            name=row.name,
+            storage_key=row.storage_key,
+            start_offset_ms=row.start_offset_ms,
+            duration_ms=row.duration_ms,
+            bytes=row.bytes,
+            packets=dict(row.packets),
+            codec=dict(row.codec),
         )
 
 
@@ -82,18 +115,9 @@ class ParticipantRecord:
             name=row.name,
             role=Role(row.role),
             device_id=row.device_id,
-            joined_at=_aware(row.joined_at),
-            removed_at=_aware_or_none(row.removed_at),
+            joined_at=row.joined_at,
+            removed_at=row.removed_at,
         )
-
-
-def _aware(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything we store is UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _aware_or_none(value: datetime | None) -> datetime | None:
-    return None if value is None else _aware(value)
 
 
 class Catalog:
@@ -136,7 +160,13 @@ class Catalog:
     # Spaces
 
     def create_space(
-        self, *, title: str, host_name: str, scheduled_for: datetime | None, host_device: str | None
+        self,
+        *,
+        title: str,
+        host_name: str,
+        scheduled_for: datetime | None,
+        host_device: str | None,
+        record: bool = True,
     ) -> tuple[SpaceRecord, ParticipantRecord]:
         """Create a space with its host; live at once unless scheduled."""
         now = utcnow()
@@ -148,6 +178,7 @@ class Catalog:
             created_at=now,
             scheduled_for=scheduled_for,
             started_at=None if scheduled_for else now,
+            record=record,
         )
         host = Participant(
             id=space.host_id,
@@ -184,6 +215,42 @@ class Catalog:
 
     def end_space(self, space_id: str) -> SpaceRecord:
         return self._set_state(space_id, SpaceState.ENDED, ended_at=utcnow())
+
+    def end_space_at(self, space_id: str, ended_at: datetime) -> SpaceRecord:
+        """End a space at a given time (recovery after a crash uses the last write)."""
+        return self._set_state(space_id, SpaceState.ENDED, ended_at=ended_at)
+
+    def record_tracks(
+        self, space_id: str, tracks: Sequence[TrackRecord], manifest_key: str
+    ) -> SpaceRecord:
+        """Replace the space's tracks and mark it recorded, in one transaction."""
+        with self._session() as session:
+            row = session.get(Space, space_id)
+            if row is None:
+                raise NotFound(f"no space {space_id!r}")
+            session.execute(delete(Track).where(Track.space_id == space_id))
+            session.add_all(
+                Track(
+                    space_id=space_id,
+                    participant_id=t.participant_id,
+                    name=t.name,
+                    storage_key=t.storage_key,
+                    start_offset_ms=t.start_offset_ms,
+                    duration_ms=t.duration_ms,
+                    bytes=t.bytes,
+                    packets=t.packets,
+                    codec=t.codec,
+                )
+                for t in tracks
+            )
+            row.state = SpaceState.RECORDED
+            row.manifest_key = manifest_key
+            return SpaceRecord.of(row)
+
+    def tracks(self, space_id: str) -> list[TrackRecord]:
+        query = select(Track).where(Track.space_id == space_id).order_by(Track.start_offset_ms)
+        with self._session() as session:
+            return [TrackRecord.of(row) for row in session.scalars(query)]
 
     def _set_state(self, space_id: str, state: SpaceState, **stamps: datetime) -> SpaceRecord:
         with self._session() as session:

@@ -94,17 +94,7 @@ def test_timestamps_come_back_aware_in_utc(catalog: Catalog) -> None:
     assert_utc(removed[0].removed_at)
 
 
-def test_a_date_in_another_zone_is_the_same_instant(
-    catalog: Catalog, request: pytest.FixtureRequest
-) -> None:
-    if catalog.engine.dialect.name == "sqlite":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SQLite keeps the wall-clock time and drops the offset; the catalog "
-                "reads it back as UTC, so 20:30+02:00 becomes 20:30Z",
-            )
-        )
+def test_a_date_in_another_zone_is_the_same_instant(catalog: Catalog) -> None:
     in_paris = LATER.astimezone(timezone(timedelta(hours=2)))
     space, _ = catalog.create_space(
         title="Zones", host_name="Hana", scheduled_for=in_paris, host_device=None

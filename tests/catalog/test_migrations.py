@@ -31,7 +31,12 @@ def test_migrate_to_head_creates_the_tables(empty_catalog: Catalog) -> None:
     assert sa.inspect(empty_catalog.engine).get_table_names() == []
     empty_catalog.migrate()
     inspector = sa.inspect(empty_catalog.engine)
-    assert set(inspector.get_table_names()) == {"alembic_version", "spaces", "participants"}
+    assert set(inspector.get_table_names()) == {
+        "alembic_version",
+        "spaces",
+        "participants",
+        "tracks",
+    }
     assert {i["name"] for i in inspector.get_indexes("spaces")} >= {"ix_spaces_state_created"}
     assert {i["name"] for i in inspector.get_indexes("participants")} >= {
         "ix_participants_space_id",
