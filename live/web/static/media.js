@@ -43,6 +43,8 @@ export class MediaLink {
     this.queue = Promise.resolve();
     this.failures = 0;
     this.retryTimer = null;
+    // The relay replaced our connection with one we then dropped: the current one is dead.
+    this.stale = false;
   }
 
   /** Ask for a layout; renegotiates when it differs from the current connection's. */
@@ -72,7 +74,8 @@ export class MediaLink {
       this.teardown();
       return;
     }
-    const healthy = this.pc && !["failed", "closed"].includes(this.pc.connectionState);
+    const healthy =
+      this.pc && !this.stale && !["failed", "closed"].includes(this.pc.connectionState);
     const needsMic = mode === "stage" && !this.publishing;
     if (!force && healthy && this.layout === mode && !needsMic) return;
     let mic = null;
@@ -158,13 +161,18 @@ export class MediaLink {
       const old = this.pc;
       this.pc = pc;
       this.layout = mode;
+      this.stale = false;
       this.publishing = Boolean(mic);
       this.attach(slots);
       pc.addEventListener("connectionstatechange", () => this.watch(pc));
       if (old) old.close();
     } catch (exc) {
       pc.close();
-      if (exc instanceof Superseded) return;
+      if (exc instanceof Superseded) {
+        // The relay already answered it, and so dropped the connection we still hold.
+        this.stale = true;
+        return;
+      }
       throw exc;
     }
   }
