@@ -135,3 +135,36 @@ def test_refused_microphone_is_explained_and_can_be_retried(open_page: OpenPage)
     wait_connected(guest, publishing=True)
     expect(guest.get_by_role("alert")).to_be_hidden()
     assert max(wait_heard(host, 1)) > HEARD_RMS
+
+
+def test_cohost_moderates_but_only_the_host_makes_cohosts(open_page: OpenPage) -> None:
+    host = open_page()
+    space_id = create_space(host, "Shared duty", "Hana Host")
+    cohost = open_page(f"/spaces/{space_id}")
+    join(cohost, "Cleo")
+    listener = open_page(f"/spaces/{space_id}")
+    join(listener, "Lia")
+
+    host.get_by_role("button", name="Manage Cleo").click()
+    host.get_by_role("button", name="Make Cleo a co-host").click()
+    wait_connected(cohost, publishing=True)
+    expect(cohost.locator("#speakers")).to_contain_text("Co-host")
+
+    # A co-host manages listeners, but cannot make co-hosts or touch the host.
+    cohost.get_by_role("button", name="Manage Lia").click()
+    expect(cohost.get_by_role("button", name="Invite Lia to speak")).to_be_visible()
+    expect(cohost.get_by_role("button", name="Make Lia a co-host")).to_have_count(0)
+    expect(cohost.get_by_role("button", name="Manage Hana Host")).to_have_count(0)
+    cohost.get_by_role("button", name="Invite Lia to speak").click()
+    wait_connected(listener, publishing=True)
+    expect(host.locator("#speakers")).to_contain_text("Lia")
+
+    # The co-host mutes Lia; Lia's page says who did it, and Lia can leave the stage.
+    cohost.get_by_role("button", name="Manage Lia").click()
+    cohost.get_by_role("button", name="Mute Lia").click()
+    expect(listener.locator("#toast")).to_contain_text("Cleo muted you")
+    expect(listener.get_by_role("button", name="Unmute your microphone")).to_be_visible()
+    listener.get_by_role("button", name="Leave the stage").click()
+    wait_connected(listener, publishing=False)
+    assert you(listener)["role"] == "listener"
+    expect(listener.get_by_role("button", name="Raise hand")).to_be_visible()
