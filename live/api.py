@@ -34,6 +34,10 @@ class CreateSpace(_Strict):
     scheduled_for: datetime | None = Field(
         default=None, description="When the space starts (ISO 8601 with a time zone)."
     )
+    record: bool = Field(
+        default=True,
+        description="Record each speaker's audio (the host's choice; everyone sees it).",
+    )
 
     @field_validator("scheduled_for")
     @classmethod
@@ -87,10 +91,32 @@ class ParticipantOut(BaseModel):
         )
 
 
+class PacketAccounting(BaseModel):
+    """Per speaker: what was sent (from RTCP sender reports), received, lost and filled."""
+
+    sent: int | None
+    received: int
+    lost: int
+    filled_ms: float
+    duplicate: int = 0
+    late: int = 0
+    muted: int = 0
+
+
+class TrackOut(BaseModel):
+    participant_id: str
+    name: str
+    start_offset_ms: float
+    duration_ms: float
+    bytes: int
+    packets: PacketAccounting
+
+
 class SpaceOut(BaseModel):
     id: str
     title: str
     state: SpaceState
+    record: bool = True
     host: ParticipantOut | None
     created_at: datetime
     scheduled_for: datetime | None
@@ -98,6 +124,9 @@ class SpaceOut(BaseModel):
     ended_at: datetime | None
     speakers: list[ParticipantOut] = []
     listener_count: int = 0
+    tracks: list[TrackOut] = Field(
+        default=[], description="The recorded tracks, once the space is recorded."
+    )
 
 
 class CreatedSpace(BaseModel):
@@ -161,7 +190,7 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
     speakers: list[ParticipantOut] = []
     listeners = 0
     room = service.live_room(space.id)
-    if room is None and space.state is not SpaceState.ENDED:
+    if room is None and space.state in (SpaceState.LIVE, SpaceState.SCHEDULED):
         room = await service.room(space)
     if room is not None:
         stage = room.stage
@@ -172,10 +201,25 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
     if host is None:
         record = await service.participant(space.host_id)
         host = ParticipantOut(id=record.id, name=record.name, role=record.role)
+    tracks = []
+    if space.state is SpaceState.RECORDED:
+        tracks = [
+            TrackOut(
+                participant_id=t.participant_id,
+                name=t.name,
+                start_offset_ms=t.start_offset_ms,
+                duration_ms=t.duration_ms,
+                bytes=t.bytes,
+                packets=PacketAccounting(**t.packets),
+            )
+            for t in await service.tracks(space.id)
+        ]
     return SpaceOut(
         id=space.id,
         title=space.title,
         state=space.state,
+        record=space.record,
+        tracks=tracks,
         host=host,
         created_at=space.created_at,
         scheduled_for=space.scheduled_for,
@@ -202,6 +246,7 @@ async def create_space(body: CreateSpace, service: ServiceDep, device: DeviceDep
         host_name=body.host_name,
         scheduled_for=body.scheduled_for,
         device_id=device,
+        record=body.record,
     )
     return CreatedSpace(space=await space_out(service, space), host_token=token)
 
@@ -300,7 +345,7 @@ async def events(websocket: WebSocket, space_id: str, token: str | None = None) 
         participant_id = None
         if token:
             participant_id = (await service.authenticate(space_id, token)).member.id
-        elif space.state is SpaceState.ENDED:
+        elif space.state in (SpaceState.ENDED, SpaceState.RECORDED):
             raise Gone("this space has ended")
     except LiveError as exc:
         await websocket.send_json({"type": "error", "status": exc.status_code, "detail": str(exc)})

@@ -34,7 +34,7 @@ IceDep = Annotated[list[dict[str, Any]], Depends(ice_servers)]
 async def home(request: Request, service: ServiceDep) -> HTMLResponse:
     live = await service.list_spaces([SpaceState.LIVE], 50)
     scheduled = await service.list_spaces([SpaceState.SCHEDULED], 50)
-    ended = await service.list_spaces([SpaceState.ENDED], 20)
+    ended = await service.list_spaces([SpaceState.ENDED, SpaceState.RECORDED], 20)
     return templates.TemplateResponse(
         request,
         "home.html",

@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiortc import (
     MediaStreamTrack,
@@ -28,19 +28,36 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpSrPacket, RtpPacket
 from aiortc.sdp import SessionDescription
 
 from live.errors import InvalidOffer
-from live.room import STAGE_SEATS
-from live.rtp_hooks import RtpSink, set_sender_ssrc, tap_receiver
+from live.room import STAGE_SEATS, AudioState
+from live.rtp_hooks import RtpSink, set_sender_ssrc, tap_receiver, tap_sender_reports
 from live.seat import SeatStream
 from stoa.settings import IceServer
 
 logger = logging.getLogger(__name__)
 
-LevelHandler = Callable[[str, str, int], None]
-PermissionCheck = Callable[[str, str], bool]
+
+class RelayHooks(Protocol):
+    """What the relay asks of, and tells, the rest of the live service (cheap: per packet)."""
+
+    def audio_state(self, space_id: str, participant_id: str) -> AudioState:
+        """Whether a participant's audio is forwarded, muted, or not theirs to send."""
+
+    def level(self, space_id: str, participant_id: str, loudness: int) -> None:
+        """A speaker's audio level from the RFC 6464 extension: 0 silent .. 127 loudest."""
+
+    def audio(
+        self, space_id: str, participant_id: str, packet: RtpPacket, arrival_ms: int, muted: bool
+    ) -> None:
+        """A packet of someone on stage, for the recorder (``muted``: record silence)."""
+
+    def sender_report(self, space_id: str, participant_id: str, report: RtcpSrPacket) -> None:
+        """An RTCP sender report from a speaker."""
+
+
 MAX_SDP_BYTES = 64 * 1024
 _SENDING = frozenset({"sendrecv", "sendonly"})
 
@@ -105,13 +122,11 @@ class RoomRelay:
         self,
         space_id: str,
         config: RelayConfig,
-        may_send: PermissionCheck,
-        on_level: LevelHandler,
+        hooks: RelayHooks,
     ) -> None:
         self.space_id = space_id
         self._config = config
-        self._may_send = may_send
-        self._on_level = on_level
+        self._hooks = hooks
         self.listener_seats = [SeatStream(i) for i in range(STAGE_SEATS)]
         self.connections: dict[str, Connection] = {}
         self._stage: list[str] = []
@@ -170,7 +185,12 @@ class RoomRelay:
         await self.disconnect(participant_id)
         self.connections[participant_id] = connection
         if publishes:
-            tap_receiver(transceivers[0].receiver, self._packet_handler(connection))
+            receiver = transceivers[0].receiver
+            tap_receiver(receiver, self._packet_handler(connection))
+            tap_sender_reports(
+                receiver,
+                lambda report: self._hooks.sender_report(self.space_id, participant_id, report),
+            )
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
@@ -242,16 +262,22 @@ class RoomRelay:
     def _packet_handler(self, connection: Connection) -> Callable[[RtpPacket, int], None]:
         participant_id = connection.participant_id
         opus = connection.opus_payload_type
+        hooks = self._hooks
+        space_id = self.space_id
 
         def on_packet(packet: RtpPacket, arrival_ms: int) -> None:
             self.packets_in += 1
-            if packet.payload_type != opus or not self._may_send(self.space_id, participant_id):
-                # A listener's audio is never forwarded, whatever its client sends.
+            state = hooks.audio_state(space_id, participant_id)
+            if packet.payload_type != opus or state is AudioState.OFF_STAGE:
+                # A listener's audio is never forwarded nor recorded, whatever its client sends.
                 self.packets_dropped += 1
+                return
+            hooks.audio(space_id, participant_id, packet, arrival_ms, state is AudioState.MUTED)
+            if state is AudioState.MUTED:
                 return
             level = packet.extensions.audio_level
             if level is not None:
-                self._on_level(self.space_id, participant_id, 127 - level[1])
+                hooks.level(space_id, participant_id, 127 - level[1])
             for seat in self._routes.get(participant_id, ()):
                 seat.forward(packet, skip=participant_id)
 
@@ -261,16 +287,15 @@ class RoomRelay:
 class Relay:
     """The relay of every live space in this process."""
 
-    def __init__(self, config: RelayConfig, may_send: PermissionCheck, on_level: LevelHandler):
+    def __init__(self, config: RelayConfig, hooks: RelayHooks):
         self.config = config
-        self._may_send = may_send
-        self._on_level = on_level
+        self._hooks = hooks
         self.rooms: dict[str, RoomRelay] = {}
 
     def room(self, space_id: str) -> RoomRelay:
         room = self.rooms.get(space_id)
         if room is None:
-            room = RoomRelay(space_id, self.config, self._may_send, self._on_level)
+            room = RoomRelay(space_id, self.config, self._hooks)
             self.rooms[space_id] = room
         return room
 

@@ -7,6 +7,7 @@ and broadcasts. The relay learns the stage from `Room.stage`.
 
 from __future__ import annotations
 
+import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,14 @@ Event = dict[str, Any]
 ON_STAGE = frozenset({Role.HOST, Role.COHOST, Role.SPEAKER})
 MODERATORS = frozenset({Role.HOST, Role.COHOST})
 _STAGE_RANK = {Role.HOST: 0, Role.COHOST: 1, Role.SPEAKER: 2}
+
+
+class AudioState(enum.Enum):
+    """What becomes of a participant's audio packets."""
+
+    OFF_STAGE = "off_stage"  # dropped: never forwarded, never recorded
+    MUTED = "muted"  # not forwarded; recorded as silence
+    LIVE = "live"  # forwarded and recorded
 
 
 @dataclass
@@ -119,9 +128,11 @@ class Room:
     def listener_count(self) -> int:
         return sum(1 for m in self.members.values() if m.present and not m.on_stage)
 
-    def may_send_audio(self, member_id: str) -> bool:
+    def audio_state(self, member_id: str) -> AudioState:
         member = self.members.get(member_id)
-        return member is not None and member.on_stage and not member.muted
+        if member is None or not member.on_stage:
+            return AudioState.OFF_STAGE
+        return AudioState.MUTED if member.muted else AudioState.LIVE
 
     def seats(self) -> list[str]:
         return [m.id for m in self.stage]

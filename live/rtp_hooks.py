@@ -4,6 +4,8 @@ aiortc decodes what it receives and encodes what it sends; an SFU must do neithe
 
 - `tap_receiver` takes a receiver's RTP packets before its jitter buffer and decoder
   (``RTCRtpReceiver._handle_rtp_packet``, called by ``RTCDtlsTransport._handle_rtp_data``);
+- `tap_sender_reports` shows the recorder the sender reports that reach a receiver
+  (``RTCRtpReceiver._handle_rtcp_packet``);
 - `RtpSink` sends already-serialized RTP through a connection's SRTP session straight to the
   nominated ICE pair's socket (``RTCDtlsTransport._tx_srtp``, ``Connection._nominated``,
   ``StunProtocol.transport``), falling back to ``RTCDtlsTransport._send_rtp`` when the fast
@@ -25,7 +27,7 @@ from typing import Any
 
 import aioice.ice
 from aiortc import RTCRtpReceiver, RTCRtpSender
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import RtcpSrPacket, RtpPacket
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +44,22 @@ def tap_receiver(receiver: RTCRtpReceiver, handler: PacketHandler) -> None:
         handler(packet, arrival_time_ms)
 
     # The DTLS transport looks the method up on the instance for every packet.
-    receiver._handle_rtp_packet = handle_rtp_packet
+    receiver._handle_rtp_packet = handle_rtp_packet  # type: ignore[method-assign]
+
+
+SenderReportHandler = Callable[[RtcpSrPacket], None]
+
+
+def tap_sender_reports(receiver: RTCRtpReceiver, handler: SenderReportHandler) -> None:
+    """Also hand the RTCP sender reports a receiver gets to ``handler``; aiortc keeps them too."""
+    original = receiver._handle_rtcp_packet
+
+    async def handle_rtcp_packet(packet: Any) -> None:
+        await original(packet)
+        if isinstance(packet, RtcpSrPacket):
+            handler(packet)
+
+    receiver._handle_rtcp_packet = handle_rtcp_packet  # type: ignore[method-assign]
 
 
 def set_sender_ssrc(sender: RTCRtpSender, ssrc: int) -> None:

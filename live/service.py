@@ -9,20 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from aiortc.rtp import RtcpSrPacket, RtpPacket
+
 from live.errors import Conflict, Forbidden, Gone, NotFound, Removed, Unauthorized
 from live.events import EventHub, Subscription
 from live.relay import Relay, RelayConfig
-from live.room import Event, Member, ReactionLimit, Room
+from live.room import AudioState, Event, Member, ReactionLimit, Room
 from live.tokens import TokenSigner
+from recorder.recorder import Recorder
 from stoa import errors as stoa_errors
-from stoa.catalog import Catalog, ParticipantRecord, Role, SpaceRecord, SpaceState
+from stoa.catalog import (
+    Catalog,
+    ParticipantRecord,
+    Role,
+    SpaceRecord,
+    SpaceState,
+    TrackRecord,
+)
+
+logger = logging.getLogger(__name__)
 
 LEVEL_INTERVAL = 0.25
+_OVER = frozenset({SpaceState.ENDED, SpaceState.RECORDED})
 # Levels move in steps this big, so a steady voice does not flood the sockets.
 LEVEL_STEP = 8
 
@@ -42,18 +56,25 @@ class LiveService:
         signer: TokenSigner,
         relay_config: RelayConfig,
         reaction_limit: ReactionLimit | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.catalog = catalog
         self.signer = signer
         self.hub = EventHub()
-        self.relay = Relay(relay_config, self._may_send, self._on_level)
+        self.relay = Relay(relay_config, self)
+        self.recorder = recorder
         self._reaction_limit = reaction_limit or ReactionLimit()
         self._rooms: dict[str, Room] = {}
         self._room_locks: dict[str, asyncio.Lock] = {}
         self._peaks: dict[str, dict[str, int]] = {}
         self._level_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
+        if self.recorder is not None:
+            recovered = await asyncio.to_thread(self.recorder.recover)
+            if recovered:
+                logger.warning("recovered %d space(s) left live by a crash", len(recovered))
         self._level_task = asyncio.create_task(self._flush_levels())
 
     async def close(self) -> None:
@@ -62,11 +83,21 @@ class LiveService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._level_task
         await self.relay.close()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self.recorder is not None:
+            self.recorder.close()
 
     # Spaces
 
     async def create_space(
-        self, *, title: str, host_name: str, scheduled_for: datetime | None, device_id: str
+        self,
+        *,
+        title: str,
+        host_name: str,
+        scheduled_for: datetime | None,
+        device_id: str,
+        record: bool = True,
     ) -> tuple[SpaceRecord, ParticipantRecord, str]:
         if scheduled_for is not None and scheduled_for <= datetime.now(UTC):
             raise Conflict("scheduled_for is in the past; leave it out to go live now")
@@ -76,6 +107,7 @@ class LiveService:
             host_name=host_name,
             scheduled_for=scheduled_for,
             host_device=device_id,
+            record=record,
         )
         return space, host, self.signer.issue(participant_id=host.id, space_id=space.id)
 
@@ -103,6 +135,8 @@ class LiveService:
                         room.admit(p.id, p.name, p.role)
                 self._rooms[space.id] = room
                 self.relay.room(space.id).update_stage(room.seats())
+                if space.state is SpaceState.LIVE and self.recorder is not None:
+                    self.recorder.start(space)
         return room
 
     async def participant(self, participant_id: str) -> ParticipantRecord:
@@ -110,6 +144,9 @@ class LiveService:
             return await asyncio.to_thread(self.catalog.get_participant, participant_id)
         except stoa_errors.NotFound as exc:
             raise NotFound(f"there is no participant {participant_id!r}") from exc
+
+    async def tracks(self, space_id: str) -> list[TrackRecord]:
+        return await asyncio.to_thread(self.catalog.tracks, space_id)
 
     def live_room(self, space_id: str) -> Room | None:
         return self._rooms.get(space_id)
@@ -121,7 +158,7 @@ class LiveService:
             raise Unauthorized("send your participant token as 'Authorization: Bearer <token>'")
         claims = self.signer.verify(token, space_id=space_id)
         space = await self.space(space_id)
-        if space.state is SpaceState.ENDED:
+        if space.state in _OVER:
             raise Gone("this space has ended")
         room = await self.room(space)
         member = room.members.get(claims.participant_id)
@@ -139,7 +176,7 @@ class LiveService:
                 participant_id=caller.member.id, space_id=space_id
             )
         space = await self.space(space_id)
-        if space.state is SpaceState.ENDED:
+        if space.state in _OVER:
             raise Gone("this space has ended")
         if space.state is SpaceState.SCHEDULED:
             when = space.scheduled_for.isoformat() if space.scheduled_for else "later"
@@ -176,6 +213,8 @@ class LiveService:
         if caller.space.state is SpaceState.LIVE:
             return caller.space
         space = await asyncio.to_thread(self.catalog.start_space, caller.space.id)
+        if self.recorder is not None:
+            self.recorder.start(space)
         self.hub.publish(space.id, [{"type": "space", "space": space_summary(space)}])
         return space
 
@@ -187,7 +226,21 @@ class LiveService:
         await self.relay.close_room(space.id)
         self._rooms.pop(space.id, None)
         self._peaks.pop(space.id, None)
+        if self.recorder is not None and self.recorder.is_recording(space.id):
+            # Tracks are closed, uploaded and catalogued in the background: the space
+            # turns `recorded` when that is done.
+            task = asyncio.create_task(self._finish_recording(space))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
         return space
+
+    async def _finish_recording(self, space: SpaceRecord) -> None:
+        assert self.recorder is not None
+        try:
+            await self.recorder.finish(space)
+        except Exception:
+            # The working files stay; the next start-up's recovery archives them.
+            logger.exception("could not archive the recording of space %s", space.id)
 
     def _require_host(self, caller: Caller) -> None:
         if caller.member.role is not Role.HOST:
@@ -271,16 +324,30 @@ class LiveService:
             self.relay.room(room.space_id).update_stage(room.seats())
         self.hub.publish(room.space_id, events)
 
-    # Relay callbacks (on the event loop, for every packet: keep them cheap)
+    # Relay hooks (on the event loop, for every packet: keep them cheap)
 
-    def _may_send(self, space_id: str, participant_id: str) -> bool:
+    def audio_state(self, space_id: str, participant_id: str) -> AudioState:
         room = self._rooms.get(space_id)
-        return room is not None and room.may_send_audio(participant_id)
+        return AudioState.OFF_STAGE if room is None else room.audio_state(participant_id)
 
-    def _on_level(self, space_id: str, participant_id: str, loudness: int) -> None:
+    def level(self, space_id: str, participant_id: str, loudness: int) -> None:
         peaks = self._peaks.setdefault(space_id, {})
         if loudness > peaks.get(participant_id, -1):
             peaks[participant_id] = loudness
+
+    def audio(
+        self, space_id: str, participant_id: str, packet: RtpPacket, arrival_ms: int, muted: bool
+    ) -> None:
+        if self.recorder is None:
+            return
+        room = self._rooms.get(space_id)
+        member = room.members.get(participant_id) if room else None
+        if member is not None:
+            self.recorder.packet(space_id, participant_id, member.name, packet, arrival_ms, muted)
+
+    def sender_report(self, space_id: str, participant_id: str, report: RtcpSrPacket) -> None:
+        if self.recorder is not None:
+            self.recorder.sender_report(space_id, participant_id, report)
 
     async def _flush_levels(self) -> None:
         while True:

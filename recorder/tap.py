@@ -62,8 +62,18 @@ class RecorderTap:
     ) -> None:
         """One packet of a speaker; ``arrival_ms`` as aiortc gives it (NTP epoch)."""
         self._queue.put(
-            ("rtp", space_id, participant_id, name, ssrc, seq, timestamp, arrival_ms,
-             payload, muted)
+            (
+                "rtp",
+                space_id,
+                participant_id,
+                name,
+                ssrc,
+                seq,
+                timestamp,
+                arrival_ms,
+                payload,
+                muted,
+            )
         )
 
     def sender_report(

@@ -12,7 +12,6 @@ A `TrackWriter` is used from the recorder's thread only.
 
 from __future__ import annotations
 
-import fractions
 import heapq
 import json
 import os
@@ -20,14 +19,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import av
-
-from recorder.errors import TrackError
-from recorder.opus import SAMPLE_RATE, SILENCE_STEP, opus_head, packet_samples, silence
+from recorder.ogg import OggOpusWriter
+from recorder.opus import SAMPLE_RATE, SILENCE_STEP, packet_samples, silence
 from recorder.timeline import StreamClock
 
-TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
-PAGE_DURATION_US = 1_000_000
 # How many sequence numbers to remember per stream for spotting duplicates.
 _SEEN_WINDOW = 2048
 
@@ -89,8 +84,7 @@ class TrackWriter:
         self._sender_offset: float | None = None
         self._buffer: list[tuple[int, int, int, bytes | None, int]] = []
         self._order = 0
-        self._container: Any = None
-        self._stream: Any = None
+        self._file: OggOpusWriter | None = None
         self._closed = False
 
     # Input
@@ -183,37 +177,13 @@ class TrackWriter:
         self.stats.filled_ms += (samples - samples % SILENCE_STEP) * 1000 / SAMPLE_RATE
 
     def _mux(self, data: bytes, samples: int) -> None:
-        assert self.written is not None and self.start is not None
-        packet = av.Packet(data)
-        packet.stream = self._stream
-        packet.pts = packet.dts = self.written - self.start
-        packet.duration = samples
-        packet.time_base = TIME_BASE
-        try:
-            self._container.mux(packet)
-        except av.error.FFmpegError as exc:
-            raise TrackError(f"could not write {self.path}: {exc}") from exc
+        assert self.written is not None and self._file is not None
+        self._file.write(data, samples)
         self.written += samples
 
     def _open(self, position: int) -> None:
         self.start = self.written = position
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._container = av.open(
-                str(self.path),
-                "w",
-                format="ogg",
-                options={"page_duration": str(PAGE_DURATION_US), "flush_packets": "1"},
-            )
-            stream = self._container.add_stream("libopus", rate=SAMPLE_RATE, layout="mono")
-            # Opened first, so our header (pre-skip 0) replaces the encoder's own; nothing
-            # is ever encoded, packets are muxed as they came.
-            stream.codec_context.open()
-            stream.codec_context.extradata = opus_head()
-            stream.time_base = TIME_BASE
-        except (av.error.FFmpegError, OSError) as exc:
-            raise TrackError(f"could not create {self.path}: {exc}") from exc
-        self._stream = stream
+        self._file = OggOpusWriter(self.path)
         self.write_sidecar()
 
     def _update_lost(self) -> None:
@@ -233,11 +203,8 @@ class TrackWriter:
             return self.info()
         self.advance(end if end is not None else 1 << 62)
         self._closed = True
-        if self._container is not None:
-            try:
-                self._container.close()
-            except av.error.FFmpegError as exc:
-                raise TrackError(f"could not finish {self.path}: {exc}") from exc
+        if self._file is not None:
+            self._file.close()
         self.write_sidecar()
         return self.info()
 

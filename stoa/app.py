@@ -21,10 +21,12 @@ from live.room import ReactionLimit
 from live.rtp_hooks import restrict_host_addresses
 from live.service import LiveService
 from live.tokens import TokenSigner
+from recorder.recorder import Recorder
 from stoa import __version__
 from stoa.catalog import Catalog
 from stoa.errors import CatalogError
 from stoa.settings import Settings
+from stoa.storage import open_store
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,10 +53,17 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
             announced_address=settings.rtc_announced_address,
         ),
         ReactionLimit(burst=settings.reaction_burst, per_second=settings.reaction_per_second),
+        recorder=(
+            Recorder(catalog, open_store(settings), settings.data_dir / "recordings")
+            if relay
+            else None
+        ),
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The relay process owns the rooms: it ends spaces a crash left live and saves
+        # their recordings before it serves anyone.
         await service.start()
         try:
             yield

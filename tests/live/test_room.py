@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from live.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
-from live.room import MAX_COHOSTS, MAX_SPEAKERS, STAGE_SEATS, ReactionLimit, Room
+from live.room import (
+    MAX_COHOSTS,
+    MAX_SPEAKERS,
+    STAGE_SEATS,
+    AudioState,
+    ReactionLimit,
+    Room,
+)
 from stoa.catalog import Role
 
 
@@ -107,7 +114,7 @@ def test_host_promotes_a_listener_and_gets_the_events(room: Room) -> None:
         {"type": "seats", "seats": ["h", "l"]},
         {"type": "listeners", "count": 0},
     ]
-    assert room.may_send_audio("l")
+    assert room.audio_state("l") is AudioState.LIVE
     assert room.set_role("h", "l", Role.SPEAKER) == []
 
 
@@ -207,7 +214,7 @@ def test_anyone_on_stage_may_step_down(room: Room, role: Role) -> None:
     assert member.role is Role.LISTENER
     assert not member.muted
     assert "x" not in room.levels
-    assert not room.may_send_audio("x")
+    assert room.audio_state("x") is not AudioState.LIVE
 
 
 # Hands
@@ -246,7 +253,7 @@ def test_moderators_mute_others_and_only_speakers_unmute_themselves(room: Room) 
     assert room.set_muted("c", "s", True) == [
         {"type": "mute", "participant_id": "s", "muted": True, "by": "c"}
     ]
-    assert not room.may_send_audio("s")
+    assert room.audio_state("s") is not AudioState.LIVE
     assert "s" not in room.levels
     assert room.set_muted("h", "s", True) == []
     with pytest.raises(Forbidden, match="unmute themselves"):
@@ -257,7 +264,7 @@ def test_moderators_mute_others_and_only_speakers_unmute_themselves(room: Room) 
     assert room.set_muted("s", "s", False) == [
         {"type": "mute", "participant_id": "s", "muted": False, "by": "s"}
     ]
-    assert room.may_send_audio("s")
+    assert room.audio_state("s") is AudioState.LIVE
 
 
 def test_speakers_cannot_mute_others(room: Room) -> None:
@@ -300,7 +307,7 @@ def test_cohost_cannot_remove_demote_or_mute_the_host(room: Room) -> None:
     with pytest.raises(Forbidden):
         room.set_muted("c", "h", True)
     assert room.seats() == ["h", "c"]
-    assert room.may_send_audio("h")
+    assert room.audio_state("h") is AudioState.LIVE
 
 
 def test_removal_rules(room: Room) -> None:
