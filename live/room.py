@@ -217,14 +217,14 @@ class Room:
         """The member that ``actor_id`` may remove; raises when the rules say no."""
         actor = self.member(actor_id)
         target = self.member(target_id)
+        if actor.id == target.id:
+            raise Forbidden("leave the space instead of removing yourself")
         if actor.role not in MODERATORS:
             raise Forbidden("only the host and co-hosts can remove participants")
         if target.role is Role.HOST:
             raise Forbidden("nobody can remove the host")
         if target.role is Role.COHOST and actor.role is not Role.HOST:
             raise Forbidden("only the host can remove a co-host")
-        if actor.id == target.id:
-            raise Forbidden("leave the space instead of removing yourself")
         return target
 
     def remove(self, actor_id: str, target_id: str) -> list[Event]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import click
 import uvicorn
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from stoa.errors import StoaError
 from stoa.settings import Settings
@@ -17,10 +19,20 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        lines = [
-            f"  STOA_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
-        ]
+        lines = []
+        for error in exc.errors():
+            # The first part of the location is the field; the rest is inside its value.
+            field = f"STOA_{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
+            lines.append(f"  {field}: {error['msg']}")
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from exc
+    except SettingsError as exc:
+        # pydantic-settings could not parse a value, e.g. a list that is not JSON.
+        found = re.search(r'field "(\w+)"', str(exc))
+        name = f"STOA_{found.group(1).upper()}" if found else "a STOA_ variable"
+        raise click.ClickException(
+            f"invalid settings:\n  {name}: not valid JSON; list settings are JSON, "
+            "e.g. '[\"stun:stun.example.org:3478\"]'"
+        ) from exc
 
 
 def _serve(settings: Settings, *, relay: bool = True, pages: bool = True) -> None:

@@ -7,6 +7,7 @@ reference for operators.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Literal
@@ -120,9 +121,11 @@ class Settings(BaseSettings):
         path = self.data_dir / _DEV_SECRET_FILE
         self.data_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with path.open("x") as f:
-                f.write(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+            # Created readable by its owner only, from the first byte.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
             pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(48))
         return path.read_text().strip()

@@ -81,11 +81,6 @@ def test_invalid_setting_exits_naming_the_variable(
     assert name in result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stoa/cli.py catches ValidationError only; a malformed JSON list raises "
-    "pydantic_settings.SettingsError and the command ends in a traceback",
-)
 def test_malformed_list_setting_exits_naming_the_variable(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

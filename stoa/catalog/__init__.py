@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -290,18 +290,18 @@ class Catalog:
             return [ParticipantRecord.of(row) for row in session.scalars(query)]
 
     def set_role(self, participant_id: str, role: Role) -> None:
-        with self._session() as session:
-            session.execute(
-                update(Participant).where(Participant.id == participant_id).values(role=role)
-            )
+        self._update_participant(participant_id, role=role)
 
     def remove_participant(self, participant_id: str) -> None:
+        self._update_participant(participant_id, removed_at=utcnow())
+
+    def _update_participant(self, participant_id: str, **values: object) -> None:
         with self._session() as session:
-            session.execute(
-                update(Participant)
-                .where(Participant.id == participant_id)
-                .values(removed_at=utcnow())
-            )
+            row = session.get(Participant, participant_id)
+            if row is None:
+                raise NotFound(f"no participant {participant_id!r}")
+            for name, value in values.items():
+                setattr(row, name, value)
 
     def is_banned(self, space_id: str, device_id: str) -> bool:
         """Whether a browser was removed from this space."""

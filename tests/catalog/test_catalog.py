@@ -204,3 +204,10 @@ def test_removed_participants_are_banned_by_device(catalog: Catalog) -> None:
     assert not catalog.is_banned(other.id, "d1")
     # Removal keeps the row: the list is the space's history.
     assert [p.id for p in catalog.participants(space.id)] == [host.id, lia.id, anon.id]
+
+
+def test_changing_an_unknown_participant_is_not_found(catalog: Catalog) -> None:
+    with pytest.raises(NotFound):
+        catalog.set_role("nobody", Role.SPEAKER)
+    with pytest.raises(NotFound):
+        catalog.remove_participant("nobody")

@@ -452,3 +452,11 @@ def test_levels_report_changes_only(room: Room) -> None:
     assert room.set_level("h", 0)
     room.set_present("h", False)
     assert room.levels == {}
+
+
+def test_moderators_are_told_to_leave_rather_than_remove_themselves(room: Room) -> None:
+    admit(room, "c")
+    room.set_role("h", "c", Role.COHOST)
+    for who in ("h", "c"):
+        with pytest.raises(Forbidden, match="leave the space instead"):
+            room.check_remove(who, who)
