@@ -33,7 +33,7 @@ export class RoomSocket {
       this.pingTimer = setInterval(() => this.ping(), PING_EVERY_MS);
     });
     ws.addEventListener("message", (message) => {
-      if (ws !== this.ws) return;
+      if (ws !== this.ws || this.stopped) return;
       this.lastFrameAt = Date.now();
       let event;
       try {
@@ -45,7 +45,7 @@ export class RoomSocket {
         this.attempt = 0;
         this.onStatus("connected");
       }
-      if (event.type !== "pong") this.onEvent(event);
+      if (event.type !== "pong") this.onEvent(event, this);
     });
     ws.addEventListener("close", () => {
       clearInterval(this.pingTimer);

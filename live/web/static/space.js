@@ -26,6 +26,7 @@ const page = {
   phase: "viewing",
   token: null,
   socketStatus: "connecting",
+  leaving: false,
   notice: null, // {text, actions: [Node]} for the states that end the visit
   problems: new Map(), // kind -> message, for what can still be fixed (microphone, audio)
 };
@@ -116,12 +117,11 @@ function adopt(token) {
 }
 
 async function leave() {
-  const previous = page.phase;
-  page.phase = "left"; // before the call: the socket's `closed` comes before the answer
+  page.leaving = true; // the socket's `closed` comes before the answer: do not reconnect
   try {
     await call("POST", "/leave");
   } catch (exc) {
-    page.phase = previous;
+    page.leaving = false;
     if (!(exc instanceof ApiError && handleRefusal(exc))) toast(exc.message);
     return;
   }
@@ -158,15 +158,23 @@ function handleRefusal(exc, { fromJoin = false } = {}) {
   return false;
 }
 
-/** The visit is over: stop the audio and the socket, and say why in words. */
+/**
+ * The visit is over: stop the audio, say why in words, and (unless the space is over) keep
+ * showing the room as someone who has not joined.
+ */
 function finish(phase, detail) {
   page.phase = phase;
+  page.leaving = false;
   if (socket) socket.stop();
+  socket = null;
   media.close();
   page.problems.clear();
+  hideToast();
+  model.youId = null;
   const back = h("a", { class: "button", href: "/" }, "See other spaces");
   if (phase === "removed") {
     store.setToken(spaceId, null);
+    page.token = null;
     page.notice = {
       text: detail
         ? sentence(detail)
@@ -177,17 +185,23 @@ function finish(phase, detail) {
     model.space.state = "ended";
     page.notice = { text: "This space has ended. Thanks for listening!", actions: [back] };
   } else if (phase === "left") {
+    const again = page.token;
+    page.token = null;
     const rejoin = h("button", { type: "button", class: "primary" }, "Rejoin");
-    rejoin.addEventListener("click", () => {
-      page.notice = null;
-      resume([page.token, store.hostToken(spaceId)]).then((ok) => {
-        if (!ok && !TERMINAL.has(page.phase)) startViewing();
-      });
+    rejoin.addEventListener("click", async () => {
+      rejoin.disabled = true;
+      const ok = await resume([again, store.hostToken(spaceId)]);
+      if (!ok && page.phase === "left") {
+        page.phase = "viewing"; // the join form, with a name
+        page.notice = null;
+        render();
+      }
     });
     page.notice = { text: "You left the space.", actions: [rejoin, back] };
   } else if (phase === "gone") {
     page.notice = { text: sentence(detail || "This space does not exist."), actions: [back] };
   }
+  if (phase === "left" || phase === "removed") openSocket();
   render();
 }
 
@@ -222,7 +236,8 @@ function startViewing() {
   render();
 }
 
-function onEvent(event) {
+function onEvent(event, source) {
+  if (source !== socket) return; // a socket this page already replaced
   const you = model.youId;
   switch (event.type) {
     case "snapshot":
@@ -237,7 +252,7 @@ function onEvent(event) {
       onSocketError(event);
       return;
     case "closed":
-      if (TERMINAL.has(page.phase)) socket.stop();
+      if (page.leaving) source.stop();
       return; // otherwise (e.g. "too slow") the socket reconnects for a fresh snapshot
     case "ended":
       model.apply(event);
@@ -254,11 +269,7 @@ function onEvent(event) {
       model.apply(event);
       if (event.participant.id === you && event.by !== you) {
         const by = model.name(event.by);
-        toast(
-          model.onStage
-            ? `${by} invited you on stage. Your microphone is on.`
-            : `${by} moved you to the audience.`,
-        );
+        toast(model.onStage ? `${by} invited you on stage.` : `${by} moved you to the audience.`);
       }
       break;
     }
@@ -576,6 +587,9 @@ window.stoa = {
   get publishing() {
     return media.publishing;
   },
+  get socket() {
+    return socket;
+  },
   media,
 };
 
@@ -590,7 +604,7 @@ if (initial.state === "ended") {
   render();
   if (tokens.some(Boolean)) {
     resume(tokens).then((ok) => {
-      if (!ok && !TERMINAL.has(page.phase)) startViewing();
+      if (!ok && page.phase === "viewing") startViewing();
     });
   } else {
     startViewing();
