@@ -168,3 +168,20 @@ def test_cohost_moderates_but_only_the_host_makes_cohosts(open_page: OpenPage) -
     wait_connected(listener, publishing=False)
     assert you(listener)["role"] == "listener"
     expect(listener.get_by_role("button", name="Raise hand")).to_be_visible()
+
+
+def test_dropped_socket_reconnects_and_catches_up(open_page: OpenPage) -> None:
+    host = open_page()
+    space_id = create_space(host, "Flaky wifi", "Hana Host")
+    listener = open_page(f"/spaces/{space_id}")
+    join(listener, "Lia")
+    expect(listener.locator("#speakers")).to_contain_text("Hana Host")
+
+    # The socket drops (as on a network change); meanwhile the host mutes themselves.
+    listener.evaluate("window.stoa.socket.ws.close()")
+    expect(listener.locator("#toast")).to_contain_text("Connection lost; reconnecting")
+    host.get_by_role("button", name="Mute your microphone").click()
+    expect(listener.locator("#speakers")).to_contain_text("Muted")
+    expect(listener.locator("#toast")).to_be_hidden()
+    assert listener.evaluate("window.stoa.socket.ws.readyState") == 1  # open again
+    assert listener.evaluate("window.stoa.phase") == "joined"
