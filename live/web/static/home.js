@@ -8,6 +8,7 @@ const form = document.getElementById("create-form");
 const title = document.getElementById("title");
 const hostName = document.getElementById("host-name");
 const when = document.getElementById("when");
+const record = document.getElementById("record");
 const submit = document.getElementById("create-submit");
 const error = document.getElementById("create-error");
 
@@ -37,7 +38,11 @@ function showError(message, field) {
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   error.hidden = true;
-  const body = { title: title.value.trim(), host_name: hostName.value.trim() };
+  const body = {
+    title: title.value.trim(),
+    host_name: hostName.value.trim(),
+    record: record.checked,
+  };
   if (!body.title) return showError("Give your space a title.", title);
   if (!body.host_name) return showError("Say who is hosting: give your name.", hostName);
   if (when.value) {

@@ -21,6 +21,8 @@ const base = `/api/spaces/${encodeURIComponent(spaceId)}`;
 const model = new RoomModel(initial);
 
 const TERMINAL = new Set(["left", "removed", "ended", "gone"]);
+// A space is over once ended; "recorded" is an ended space whose recording is archived.
+const OVER = new Set(["ended", "recorded"]);
 const page = {
   // viewing (not joined) | joining | joined | left | removed | ended | gone
   phase: "viewing",
@@ -182,7 +184,7 @@ function finish(phase, detail) {
       actions: [back],
     };
   } else if (phase === "ended") {
-    model.space.state = "ended";
+    if (!OVER.has(model.space.state)) model.space.state = "ended";
     page.notice = { text: "This space has ended. Thanks for listening!", actions: [back] };
   } else if (phase === "left") {
     const again = page.token;
@@ -316,7 +318,13 @@ function render() {
   syncMedia();
 }
 
-const STATE_LABELS = { live: "Live", scheduled: "Scheduled", ended: "Ended" };
+const STATE_LABELS = { live: "Live", scheduled: "Scheduled", ended: "Ended", recorded: "Ended" };
+const RECORDING_NOTES = {
+  scheduled: "This space will be recorded.",
+  live: "Recording: what is said on stage is recorded.",
+  ended: "This space was recorded.",
+  recorded: "This space was recorded.",
+};
 
 function renderHead() {
   const { state, title } = model.space;
@@ -335,6 +343,10 @@ function renderHead() {
   if (state === "scheduled") when.replaceChildren(...stamp("Starts ", model.space.scheduled_for));
   else if (state === "live") when.replaceChildren(...stamp("Live since ", model.space.started_at));
   else when.replaceChildren(...stamp("Ended ", model.space.ended_at));
+  const recording = $("recording");
+  recording.textContent = initial.record ? RECORDING_NOTES[state] || "" : "";
+  recording.hidden = !recording.textContent;
+  recording.classList.toggle("is-on", state === "live");
 }
 
 function renderNotice() {
@@ -382,7 +394,7 @@ function renderControls() {
   const joined = page.phase === "joined" && you;
   const form = $("join-form");
   const viewing = page.phase === "viewing" || page.phase === "joining";
-  form.hidden = !(viewing && state !== "ended");
+  form.hidden = !(viewing && !OVER.has(state));
   $("join-button").disabled = page.phase === "joining" || state !== "live";
   const hint = $("join-hint");
   if (viewing && state === "scheduled") {
@@ -459,7 +471,7 @@ function renderControls() {
     });
   }
   button("Leave", "leave", leave);
-  if (model.hosting && state !== "ended") buttons.push(endButton());
+  if (model.hosting && !OVER.has(state)) buttons.push(endButton());
   const focusedKey = controls.contains(document.activeElement)
     ? document.activeElement.dataset.key
     : null;
@@ -597,7 +609,7 @@ window.stoa = {
 
 localizeTimes();
 $("join-name").value = store.name();
-if (initial.state === "ended") {
+if (OVER.has(initial.state)) {
   finish("ended");
 } else {
   const tokens = [store.token(spaceId), store.hostToken(spaceId)];
