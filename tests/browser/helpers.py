@@ -53,9 +53,15 @@ def wait_heard(page: Page, seat: int, timeout_s: float = 10.0) -> list[float]:
     raise AssertionError(f"nothing heard on seat {seat}: peak RMS {max(rms, default=0):.4f}")
 
 
-def create_space(page: Page, title: str, host_name: str, when: str = "") -> str:
-    """Start (or schedule) a space from the home page's form; returns its id."""
-    page.goto("/")
+def create_space(
+    page: Page, title: str, host_name: str, when: str = "", *, keep_form: bool = False
+) -> str:
+    """Start (or schedule) a space from the home page's form; returns its id.
+
+    ``keep_form``: fill the home page already open, keeping choices made on it.
+    """
+    if not keep_form:
+        page.goto("/")
     page.get_by_label("Title").fill(title)
     page.get_by_label("Your name").fill(host_name)
     if when:

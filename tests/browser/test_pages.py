@@ -53,6 +53,7 @@ def test_pages_render_on_a_phone(open_page: OpenPage, tmp_path: Path) -> None:
     join(phone, "Lia Listener")
     wait_connected(phone, publishing=False)
     expect(phone.get_by_role("button", name="Raise hand")).to_be_visible()
+    expect(phone.locator("#recording")).to_have_text(re.compile("^Recording: "))
     fits_the_width(phone)
     for selector in ("#title", "#speakers .speaker", "#controls", "#reactions"):
         expect(phone.locator(selector).first).to_be_visible()
@@ -110,3 +111,14 @@ def test_home_form_explains_mistakes(open_page: OpenPage) -> None:
     page.locator("#create-submit").click()
     expect(page.get_by_role("alert")).to_contain_text("That time has passed")
     assert page.url.endswith("/")
+
+
+def test_host_can_choose_not_to_record(open_page: OpenPage, live_server: LiveServer) -> None:
+    page = open_page("/")
+    expect(page.get_by_label("Record this space")).to_be_checked()
+    page.get_by_label("Record this space").uncheck()
+    space_id = create_space(page, "Off the record", "Hana Host", keep_form=True)
+    expect(page.locator("#state")).to_have_text("Live")
+    expect(page.locator("#recording")).to_be_hidden()
+    space = httpx.get(f"{live_server.url}/api/spaces/{space_id}").json()
+    assert space["record"] is False
