@@ -93,6 +93,7 @@ export function formatTime(date) {
     weekday: "short",
     month: "short",
     day: "numeric",
+    year: date.getFullYear() === new Date().getFullYear() ? undefined : "numeric",
     hour: "numeric",
     minute: "2-digit",
   });

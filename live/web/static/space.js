@@ -441,28 +441,35 @@ function renderControls() {
   if (state === "live" && model.onStage) {
     const meId = encodeURIComponent(you.id);
     if (you.muted) {
-      button("Unmute", "mic", () =>
-        act(() => call("POST", `/participants/${meId}/mute`, { muted: false })),
-      { class: "primary", "aria-pressed": "true", "aria-label": "Unmute your microphone" });
+      button(
+        "Unmute",
+        "mic",
+        () => act(() => call("POST", `/participants/${meId}/mute`, { muted: false })),
+        { class: "primary", "aria-label": "Unmute your microphone" },
+      );
     } else {
-      button("Mute", "mic", async () => {
-        media.setMuted(true); // silence at once; the event confirms
-        await act(() => call("POST", `/participants/${meId}/mute`, { muted: true }));
-      }, { "aria-pressed": "false", "aria-label": "Mute your microphone" });
+      button(
+        "Mute",
+        "mic",
+        async () => {
+          media.setMuted(true); // silence at once; the event confirms
+          await act(() => call("POST", `/participants/${meId}/mute`, { muted: true }));
+          const now = model.you;
+          media.setMuted(Boolean(now && now.muted)); // as the room has it, if the call failed
+        },
+        { "aria-label": "Mute your microphone" },
+      );
     }
     if (you.role !== "host") {
       button("Leave the stage", "unstage", () =>
-        act(() => call("POST", `/participants/${meId}/role`, { role: "listener" })));
+        act(() => call("POST", `/participants/${meId}/role`, { role: "listener" })),
+      );
     }
   } else if (state === "live") {
     if (you.hand_raised) {
-      button("Lower hand", "hand", () => act(() => call("DELETE", "/hand")), {
-        "aria-pressed": "true",
-      });
+      button("Lower hand", "hand", () => act(() => call("DELETE", "/hand")));
     } else {
-      button("Raise hand", "hand", () => act(() => call("POST", "/hand")), {
-        "aria-pressed": "false",
-      });
+      button("Raise hand", "hand", () => act(() => call("POST", "/hand")));
     }
   }
   if (model.hosting && state === "scheduled") {
