@@ -56,6 +56,19 @@ class StreamClock:
         self._anchor = anchor
         self.corrections = 0
 
+    def settle(self, timestamp: int, arrival: int) -> bool:
+        """Move the anchor earlier if this packet arrived before its mapped position.
+
+        The first packet may have waited (a busy loop, a congested start); the earliest
+        arrival is the closest to when packets were sent. Used until the stream is first
+        written, while moving the anchor is free.
+        """
+        early = self.position(timestamp) - arrival
+        if early > 0:
+            self._anchor -= early
+            return True
+        return False
+
     def position(self, timestamp: int) -> int:
         return self._anchor + self.timestamps.extend(timestamp) - self._anchor_ts
 

@@ -82,7 +82,8 @@ class TrackWriter:
         self.written: int | None = None
         self._streams: dict[int, _Stream] = {}
         self._sender_offset: float | None = None
-        self._buffer: list[tuple[int, int, int, bytes | None, int]] = []
+        # (position, arrival order, samples, payload or None for muted, ssrc, timestamp)
+        self._buffer: list[tuple[int, int, int, bytes | None, int, int]] = []
         self._order = 0
         self._file: OggOpusWriter | None = None
         self._closed = False
@@ -113,6 +114,8 @@ class TrackWriter:
         if samples == 0:
             self.stats.packets_invalid += 1
             return
+        if self.written is None and stream.clock.settle(timestamp, arrival):
+            self._reposition(ssrc, stream.clock)
         position = stream.clock.position(timestamp)
         if self.written is not None and position < self.written:
             self.stats.packets_late += 1
@@ -121,8 +124,16 @@ class TrackWriter:
             self.stats.packets_muted += 1
         self._order += 1
         heapq.heappush(
-            self._buffer, (position, self._order, samples, None if muted else payload, ssrc)
+            self._buffer,
+            (position, self._order, samples, None if muted else payload, ssrc, timestamp),
         )
+
+    def _reposition(self, ssrc: int, clock: StreamClock) -> None:
+        """Place a stream's waiting packets again after its anchor moved."""
+        self._buffer = [
+            (clock.position(e[5]) if e[4] == ssrc else e[0], *e[1:]) for e in self._buffer
+        ]
+        heapq.heapify(self._buffer)
 
     def add_sender_report(
         self, ssrc: int, sender_time: float, timestamp: int, packet_count: int, arrival: int
@@ -130,10 +141,11 @@ class TrackWriter:
         """An RTCP sender report: ``sender_time`` in the sender's Unix seconds."""
         stream = self._streams.get(ssrc)
         arrival_s = arrival / SAMPLE_RATE
-        if self._sender_offset is None:
-            # The sender's clock against the space clock, one-way delay included, as for
-            # the arrival that anchors a stream.
-            self._sender_offset = arrival_s - sender_time
+        offset = arrival_s - sender_time
+        if self._sender_offset is None or offset < self._sender_offset:
+            # The sender's clock against the space clock, with the least one-way delay seen,
+            # as for the arrivals that anchor a stream.
+            self._sender_offset = offset
         if stream is None:
             return
         stream.sent = packet_count
@@ -148,7 +160,7 @@ class TrackWriter:
         if self._closed:
             return
         while self._buffer and self._buffer[0][0] < horizon:
-            position, _, samples, payload, _ssrc = heapq.heappop(self._buffer)
+            position, _, samples, payload, _ssrc, _ts = heapq.heappop(self._buffer)
             self._place(position, samples, payload)
         if self.written is not None and horizon - self.written >= SILENCE_STEP:
             self._fill(horizon - self.written)

@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
 from live.rtp_hooks import restrict_host_addresses
 from stoa.settings import Settings
+from stoa.storage.s3 import S3Config
 
 POSTGRES_URL = os.environ.get(
     "STOA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -87,3 +89,37 @@ def live_server(settings: Settings) -> Iterator[LiveServer]:
     yield LiveServer(f"http://{settings.host}:{settings.port}", settings, server, app)
     server.should_exit = True
     thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's S3 HTTP server on 127.0.0.1 (it checks no signatures)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_config(moto_endpoint: str, request: pytest.FixtureRequest) -> S3Config:
+    bucket = f"stoa-{abs(hash(request.node.nodeid)) % 10**10}"
+    config = S3Config(
+        bucket=bucket,
+        prefix="recordings",
+        endpoint_url=moto_endpoint,
+        region="us-east-1",
+        access_key_id="test",
+        secret_access_key="test",
+        multipart_threshold=5 * 1024 * 1024,
+    )
+    boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ).create_bucket(Bucket=bucket)
+    return config

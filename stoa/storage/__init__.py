@@ -16,11 +16,12 @@ from stoa.errors import InvalidKey
 if TYPE_CHECKING:
     from stoa.settings import Settings
 
-_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_PART = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
 
 
 def key(*parts: str) -> str:
-    """A storage key from safe parts (ids, fixed names): letters, digits, ``.``, ``_``, ``-``."""
+    """A storage key from safe parts (ids, fixed names): letters, digits, ``.``, ``_``, ``-``;
+    never ``.``-first, so no part is ``..`` or hidden."""
     for part in parts:
         if not _PART.match(part) or ".." in part:
             raise InvalidKey(f"unsafe storage key part {part!r}")

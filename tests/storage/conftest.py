@@ -1,53 +1,19 @@
-"""Object stores under test: the local folder, the in-memory stub, and S3 on moto's server."""
+"""Object stores under test: the local folder, the in-memory stub, and S3 on moto's server.
+
+The moto fixtures live in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from stoa.storage import ObjectStore
 from stoa.storage.local import LocalStore
-from stoa.storage.s3 import S3Config, S3Store
+from stoa.storage.s3 import S3Store
 from stoa.storage.stub import MemoryStore
-from tests.conftest import free_port
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's S3 HTTP server on 127.0.0.1 (it checks no signatures)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-@pytest.fixture
-def s3_config(moto_endpoint: str, request: pytest.FixtureRequest) -> S3Config:
-    bucket = f"stoa-{abs(hash(request.node.nodeid)) % 10**10}"
-    config = S3Config(
-        bucket=bucket,
-        prefix="recordings",
-        endpoint_url=moto_endpoint,
-        region="us-east-1",
-        access_key_id="test",
-        secret_access_key="test",
-        multipart_threshold=5 * 1024 * 1024,
-    )
-    boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    ).create_bucket(Bucket=bucket)
-    return config
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
