@@ -348,7 +348,9 @@ async def events(websocket: WebSocket, space_id: str, token: str | None = None) 
         elif space.state in (SpaceState.ENDED, SpaceState.RECORDED):
             raise Gone("this space has ended")
     except LiveError as exc:
-        await websocket.send_json({"type": "error", "status": exc.status_code, "detail": str(exc)})
+        await websocket.send_json(
+            {"type": "error", "status": exc.status_code, "code": exc.code, "detail": str(exc)}
+        )
         await websocket.close(code=4000 + exc.status_code, reason=str(exc)[:120])
         return
     subscription = await service.subscribe(space, participant_id)
@@ -360,7 +362,13 @@ async def events(websocket: WebSocket, space_id: str, token: str | None = None) 
             while True:
                 event = await subscription.queue.get()
                 if event is None:
-                    await websocket.send_json({"type": "closed", "reason": subscription.reason})
+                    await websocket.send_json(
+                        {
+                            "type": "closed",
+                            "code": subscription.code,
+                            "reason": subscription.reason,
+                        }
+                    )
                     await websocket.close(code=4001, reason=subscription.reason[:120])
                     tg.cancel_scope.cancel()
                     return

@@ -13,7 +13,8 @@ QUEUE_SIZE = 256
 
 @dataclass(eq=False)
 class Subscription:
-    """One subscriber's queue; ``None`` in the queue means "closed", with ``reason``."""
+    """One subscriber's queue; ``None`` in the queue means "closed", with ``code``
+    (``removed``, ``ended``, ``left``, ``slow``) and a ``reason`` in words."""
 
     space_id: str
     participant_id: str | None
@@ -21,10 +22,12 @@ class Subscription:
         default_factory=lambda: asyncio.Queue(maxsize=QUEUE_SIZE)
     )
     reason: str = ""
+    code: str = ""
 
-    def close(self, reason: str) -> None:
-        if self.reason:
+    def close(self, code: str, reason: str) -> None:
+        if self.code:
             return
+        self.code = code
         self.reason = reason
         while True:
             try:
@@ -65,16 +68,16 @@ class EventHub:
                     subscription.queue.put_nowait(event)
                 except asyncio.QueueFull:
                     # A subscriber this far behind would show a wrong room; it reconnects.
-                    subscription.close("too slow: reconnect for a fresh snapshot")
+                    subscription.close("slow", "too slow: reconnect for a fresh snapshot")
                     self.unsubscribe(subscription)
                     break
 
-    def close_participant(self, space_id: str, participant_id: str, reason: str) -> None:
+    def close_participant(self, space_id: str, participant_id: str, code: str, reason: str) -> None:
         for subscription in list(self._subscribers.get(space_id, ())):
             if subscription.participant_id == participant_id:
-                subscription.close(reason)
+                subscription.close(code, reason)
                 self.unsubscribe(subscription)
 
-    def close_space(self, space_id: str, reason: str) -> None:
+    def close_space(self, space_id: str, code: str, reason: str) -> None:
         for subscription in list(self._subscribers.pop(space_id, ())):
-            subscription.close(reason)
+            subscription.close(code, reason)

@@ -109,7 +109,12 @@ class LiveService:
             host_device=device_id,
             record=record,
         )
-        return space, host, self.signer.issue(participant_id=host.id, space_id=space.id)
+        token = self.signer.issue(
+            participant_id=host.id,
+            space_id=space.id,
+            valid_from=scheduled_for.timestamp() if scheduled_for else 0.0,
+        )
+        return space, host, token
 
     async def space(self, space_id: str) -> SpaceRecord:
         try:
@@ -204,7 +209,7 @@ class LiveService:
         events += room.set_present(member.id, False)
         await self.relay.room(caller.space.id).disconnect(member.id)
         self._publish(room, events)
-        self.hub.close_participant(caller.space.id, member.id, "you left the space")
+        self.hub.close_participant(caller.space.id, member.id, "left", "you left the space")
 
     # Host actions
 
@@ -222,7 +227,7 @@ class LiveService:
         self._require_host(caller)
         space = await asyncio.to_thread(self.catalog.end_space, caller.space.id)
         self.hub.publish(space.id, [{"type": "ended", "space": space_summary(space)}])
-        self.hub.close_space(space.id, "the space has ended")
+        self.hub.close_space(space.id, "ended", "the space has ended")
         await self.relay.close_room(space.id)
         self._rooms.pop(space.id, None)
         self._peaks.pop(space.id, None)
@@ -273,7 +278,7 @@ class LiveService:
         await self.relay.room(caller.space.id).disconnect(target_id)
         self._publish(room, events)
         self.hub.close_participant(
-            caller.space.id, target_id, "you were removed from this space by a moderator"
+            caller.space.id, target_id, "removed", "you were removed from this space by a moderator"
         )
 
     async def react(self, caller: Caller, emoji: str) -> None:
@@ -377,6 +382,7 @@ def space_summary(space: SpaceRecord) -> dict[str, Any]:
         "scheduled_for": _iso(space.scheduled_for),
         "started_at": _iso(space.started_at),
         "ended_at": _iso(space.ended_at),
+        "record": space.record,
     }
 
 

@@ -26,14 +26,16 @@ class TokenSigner:
         self._key = key
         self._ttl = ttl_seconds
 
-    def issue(self, *, participant_id: str, space_id: str) -> str:
+    def issue(self, *, participant_id: str, space_id: str, valid_from: float = 0.0) -> str:
+        """A token valid for the TTL from now, or from ``valid_from`` if later (a host's
+        token for a space scheduled next week must still start it)."""
         now = int(time.time())
         claims = {
             "sub": participant_id,
             "space": space_id,
             "aud": _AUDIENCE,
             "iat": now,
-            "exp": now + self._ttl,
+            "exp": max(now, int(valid_from)) + self._ttl,
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 

@@ -97,7 +97,9 @@ async def _live_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(max(1, round(exc.retry_after)))
-    return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=headers)
+    return JSONResponse(
+        {"detail": str(exc), "code": exc.code}, status_code=exc.status_code, headers=headers
+    )
 
 
 async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:

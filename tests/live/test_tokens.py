@@ -84,3 +84,12 @@ def test_token_missing_a_claim_is_refused(signer: TokenSigner) -> None:
 def test_garbage_is_refused(signer: TokenSigner, garbage: str) -> None:
     with pytest.raises(Unauthorized):
         signer.verify(garbage, space_id="s1")
+
+
+def test_a_host_token_for_a_scheduled_space_outlives_the_wait() -> None:
+    signer = TokenSigner("k" * 40, ttl_seconds=60)
+    next_week = time.time() + 7 * 86400
+    token = signer.issue(participant_id="h", space_id="s", valid_from=next_week)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] >= int(next_week) + 60
+    assert signer.verify(token, space_id="s").participant_id == "h"
