@@ -17,7 +17,7 @@ from recorder.track_writer import TrackInfo, TrackWriter
 logger = logging.getLogger(__name__)
 
 # How long a packet may wait for late, reordered ones before it is written.
-REORDER_WINDOW = 0.3
+REORDER_WINDOW = 0.2
 
 
 class SpaceRecording:

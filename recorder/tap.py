@@ -2,8 +2,8 @@
 
 The relay calls `RecorderTap.packet` for every packet a speaker sends; that only puts a
 tuple on a queue, so writing never blocks the event loop. One thread per process drains the
-queue into each space's `SpaceRecording`, advances the tracks' live edge every 250 ms (which
-cuts Ogg pages at least every second) and finishes a space when asked, in queue order, so
+queue into each space's `SpaceRecording`, advances the tracks' live edge every 200 ms (which
+keeps Ogg pages flowing to the file) and finishes a space when asked, in queue order, so
 every packet that came before the end is in its tracks.
 """
 
@@ -25,7 +25,7 @@ from recorder.track_writer import TrackInfo
 
 logger = logging.getLogger(__name__)
 
-TICK = 0.25
+TICK = 0.2
 _NTP_EPOCH_TO_UNIX_MS = 2_208_988_800_000
 
 
