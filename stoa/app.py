@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 
 from live.api import router as live_router
 from live.api import spaces_router
+from live.card_image import CardCache
 from live.errors import LiveError, RateLimited
 from live.pages import STATIC_DIR
 from live.pages import router as pages_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.cards = CardCache()
     app.state.live = service
     app.state.ice_servers = [s.model_dump(exclude_none=True) for s in settings.ice_servers]
     app.include_router(spaces_router)

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port of the HTTP server.")
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The address people reach Stoa at (e.g. https://spaces.example.org), for links in "
+            "preview cards. Default: the address each request came to."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the catalog; default SQLite in the data folder.",
