@@ -37,3 +37,11 @@ class ObjectNotFound(StorageError):
 
 class StorageUnavailable(StorageError):
     """The store did not answer or refused for now; retrying later may work."""
+
+
+class SearchError(StoaError):
+    """The search index could not answer."""
+
+
+class InvalidQuery(SearchError):
+    """A query with nothing to search for, or too long; the message says which."""

@@ -7,6 +7,7 @@ Tests that need PostgreSQL skip when it is absent, and fail when ``CI`` is set (
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import threading
 import time
@@ -15,11 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
+import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from psycopg import sql
+from sqlalchemy.engine import URL, make_url
 
 from live.rtp_hooks import restrict_host_addresses
+from stoa.catalog import Catalog
 from stoa.settings import Settings
 from stoa.storage.s3 import S3Config
 
@@ -123,3 +128,52 @@ def s3_config(moto_endpoint: str, request: pytest.FixtureRequest) -> S3Config:
         aws_secret_access_key="test",
     ).create_bucket(Bucket=bucket)
     return config
+
+
+# Catalogs on both databases (a fresh PostgreSQL database per test).
+
+
+def _libpq(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """The SQLAlchemy URL of a fresh, empty PostgreSQL database."""
+    server = make_url(POSTGRES_URL)
+    name = f"stoa_test_{secrets.token_hex(6)}"
+    try:
+        admin = psycopg.connect(_libpq(server), autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        service_missing("PostgreSQL", exc)
+    with admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        try:
+            yield server.set(database=name).render_as_string(hide_password=False)
+        finally:
+            # FORCE: a connection the test left open must not keep the database alive.
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog' / 'stoa.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def empty_catalog(catalog_url: str) -> Iterator[Catalog]:
+    """A catalog whose database has no tables yet."""
+    catalog = Catalog(catalog_url)
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture
+def catalog(empty_catalog: Catalog) -> Catalog:
+    """A catalog migrated to the newest revision."""
+    empty_catalog.migrate()
+    return empty_catalog

@@ -1,0 +1,239 @@
+"""Search on SQLite FTS5 and PostgreSQL: words, phrases, prefixes, hostile queries, parity."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from stoa.catalog import Catalog
+from stoa.errors import InvalidQuery
+from stoa.search import Document, Hit, SearchIndex, open_index, parse, snippet
+from stoa.search.query import Query, Term, words
+
+
+@pytest.fixture
+def index(catalog: Catalog) -> Iterator[SearchIndex]:
+    index = open_index(catalog.engine)
+    index.create_schema()
+    index.create_schema()  # idempotent
+    yield index
+
+
+def space(catalog: Catalog, title: str, state: str = "replayable") -> str:
+    record, _ = catalog.create_space(
+        title=title, host_name="Ann", scheduled_for=None, host_device=None
+    )
+    with catalog.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE spaces SET state = :state WHERE id = :id"),
+            {"state": state, "id": record.id},
+        )
+    return record.id
+
+
+def doc(space_id: str, start: float, text_: str, speaker: str = "ann") -> Document:
+    return Document(space_id, speaker, speaker.title(), start, start + 2.0, text_)
+
+
+def found(hits: list[Hit]) -> list[tuple[str, float]]:
+    return sorted((h.space_id, h.start) for h in hits)
+
+
+@pytest.fixture
+def corpus(catalog: Catalog, index: SearchIndex) -> dict[str, str]:
+    jazz = space(catalog, "Jazz night")
+    code = space(catalog, "Code review")
+    hidden = space(catalog, "Not yet published", state="recorded")
+    index.replace_space(
+        jazz,
+        [
+            doc(jazz, 0.0, "Welcome to the jazz night, everyone."),
+            doc(jazz, 2.0, "Transcription of standards is an art.", "bo"),
+            doc(jazz, 4.0, "The night is young and the band is warm."),
+        ],
+    )
+    index.replace_space(
+        code,
+        [
+            doc(code, 1.0, "We transcribe every call to review it later."),
+            doc(code, 3.0, "Night builds failed again (OR did they?)", "cy"),
+        ],
+    )
+    index.replace_space(hidden, [doc(hidden, 0.0, "jazz secrets nobody should find yet")])
+    return {"jazz": jazz, "code": code, "hidden": hidden}
+
+
+def test_words_phrases_and_prefixes(index: SearchIndex, corpus: dict[str, str]) -> None:
+    jazz, code = corpus["jazz"], corpus["code"]
+    assert found(index.search(parse("night"))) == sorted([(jazz, 0.0), (jazz, 4.0), (code, 3.0)])
+    assert found(index.search(parse('"jazz night"'))) == [(jazz, 0.0)]
+    assert found(index.search(parse('"night jazz"'))) == []
+    assert found(index.search(parse("transcri*"))) == sorted([(jazz, 2.0), (code, 1.0)])
+    assert found(index.search(parse("night young"))) == [(jazz, 4.0)]
+    # Only replayable spaces, unless searching within one space.
+    assert found(index.search(parse("secrets"))) == []
+    assert found(index.search(parse("secrets"), space_id=corpus["hidden"])) == [
+        (corpus["hidden"], 0.0)
+    ]
+    assert found(index.search(parse("night"), space_id=code)) == [(code, 3.0)]
+    hit = index.search(parse('"jazz night"'))[0]
+    assert hit.space_title == "Jazz night" and hit.speaker == "Ann"
+    assert "<mark>jazz night</mark>" in hit.snippet
+
+
+def test_replacing_a_space_leaves_no_duplicates(index: SearchIndex, corpus: dict[str, str]) -> None:
+    code = corpus["code"]
+    for _ in range(3):
+        index.replace_space(code, [doc(code, 9.0, "night shift")])
+    assert found(index.search(parse("night"), space_id=code)) == [(code, 9.0)]
+    index.delete_space(code)
+    assert index.search(parse("night"), space_id=code) == []
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        '""',
+        "'",
+        "*",
+        "night*",
+        "NEAR(night jazz)",
+        "night OR jazz",
+        "night AND",
+        "(night",
+        "night)",
+        "-night",
+        "night:*",
+        "night & jazz",
+        "!jazz",
+        "jazz | night",
+        "\\",
+        "%",
+        "night; DROP TABLE spaces; --",
+        "col:night",
+        "^night",
+        "night\x00",
+        'ni"ght',
+        "«night»",
+        "N E A R",
+        "AND",
+        "OR",
+        "NOT night",
+        "{night}",
+        "[night]",
+    ],
+)
+def test_hostile_queries_never_break_the_syntax(
+    index: SearchIndex, corpus: dict[str, str], hostile: str
+) -> None:
+    global VISIBLE
+    VISIBLE = {(corpus[k], t): v for (k, t), v in VISIBLE_TEXTS.items()}
+    try:
+        query = parse(hostile)
+    except InvalidQuery:
+        return  # a clear 400: nothing to search for
+    hits = index.search(query)
+    # Exactly the documents an obvious reading of the words finds.
+    assert found(hits) == oracle(query, VISIBLE), hostile
+
+
+VISIBLE_TEXTS = {
+    ("jazz", 0.0): "Welcome to the jazz night, everyone.",
+    ("jazz", 2.0): "Transcription of standards is an art.",
+    ("jazz", 4.0): "The night is young and the band is warm.",
+    ("code", 1.0): "We transcribe every call to review it later.",
+    ("code", 3.0): "Night builds failed again (OR did they?)",
+}
+VISIBLE = VISIBLE_TEXTS
+
+
+def oracle(query: Query, texts: dict[tuple[str, float], str]) -> list[tuple[str, float]]:
+    def has(doc_words: list[str], term: Term) -> bool:
+        n = len(term.words)
+        for i in range(len(doc_words) - n + 1):
+            window = doc_words[i : i + n]
+            if window[:-1] == list(term.words[:-1]) and (
+                window[-1] == term.words[-1]
+                or (term.prefix and window[-1].startswith(term.words[-1]))
+            ):
+                return True
+        return False
+
+    return sorted(
+        key for key, t in texts.items() if all(has(words(t), term) for term in query.terms)
+    )
+
+
+def test_parse() -> None:
+    assert parse('Night "Jazz  night" trans*').terms == (
+        Term(("night",)),
+        Term(("jazz", "night")),
+        Term(("trans",), prefix=True),
+    )
+    assert parse("foo-bar*").terms == (Term(("foo",)), Term(("bar",), prefix=True))
+    for empty in ["", "   ", '""', "*", "!!!", "()"]:
+        with pytest.raises(InvalidQuery):
+            parse(empty)
+    with pytest.raises(InvalidQuery):
+        parse("x" * 201)
+    with pytest.raises(InvalidQuery):
+        parse(" ".join(f"w{i}" for i in range(13)))
+
+
+def test_snippets_are_escaped_and_marked() -> None:
+    query = parse("script")
+    text_ = "<b>bold</b> and a <script>alert(1)</script> " + "padding " * 40
+    out = snippet(text_, query)
+    assert "<script>" not in out and "&lt;" in out
+    assert out.count("<mark>script</mark>") == 2
+    assert out.endswith("…")
+
+
+def test_same_hits_on_both_databases(tmp_path: object, postgres_url: str) -> None:
+    """The same synthetic data in SQLite and PostgreSQL: the same hits for every query."""
+    from pathlib import Path
+
+    rng = random.Random(3)
+    vocabulary = [f"w{i}" for i in range(300)] + ["night", "jazz", "review", "transcript"]
+    indexes = []
+    for url in (f"sqlite:///{Path(str(tmp_path)) / 'p.db'}", postgres_url):
+        catalog = Catalog(url)
+        catalog.migrate()
+        index = open_index(catalog.engine)
+        index.create_schema()
+        indexes.append((catalog, index))
+    ids = [f"space{i}" for i in range(5)]
+    for catalog, _ in indexes:
+        with catalog.engine.begin() as connection:
+            for sid in ids:
+                connection.execute(
+                    text(
+                        "INSERT INTO spaces (id, title, host_id, state, created_at, record)"
+                        " VALUES (:id, :id, 'h', 'replayable', CURRENT_TIMESTAMP, true)"
+                    ),
+                    {"id": sid},
+                )
+    documents = {
+        sid: [
+            doc(sid, float(i), " ".join(rng.choices(vocabulary, k=rng.randint(3, 12))))
+            for i in range(200)
+        ]
+        for sid in ids
+    }
+    for _, index in indexes:
+        for sid in ids:
+            index.replace_space(sid, documents[sid])
+    queries = ["night", "jazz review", '"night jazz"', "w1*", "w12*", "transcript w7", "w299"]
+    texts = {(d.space_id, d.start): d.text for docs in documents.values() for d in docs}
+    total = 0
+    for q in queries:
+        results = [found(index.search(parse(q), limit=10_000)) for _, index in indexes]
+        assert results[0] == results[1] == oracle(parse(q), texts), q
+        total += len(results[0])
+    assert total > 100
+    for catalog, _ in indexes:
+        catalog.close()
