@@ -74,20 +74,27 @@ class PostgresIndex(SearchIndex):
     ) -> list[Hit]:
         expression, params = ts_query(query)
         params.update(limit=limit, offset=offset)
-        where = "d.tsv @@ q.query"
+        where = ""
         if space_id is not None:
-            where += " AND d.space_id = :space_id"
+            where = " AND d.space_id = :space_id"
             params["space_id"] = space_id
-        else:
-            where += " AND s.state IN (" + ", ".join(f"'{s}'" for s in VISIBLE_STATES) + ")"
+        visible = ", ".join(f"'{s}'" for s in VISIBLE_STATES)
+        space_filter = "" if space_id is not None else f"WHERE s.state IN ({visible})"
+        # Matches first, through the GIN index (materialized, so the planner cannot turn it
+        # into one index probe per space), then the spaces they belong to.
         sql = f"""
-            SELECT d.space_id, s.title, d.speaker_id, d.speaker, d.start, d."end", d.text,
-                   ts_rank_cd(d.tsv, q.query) AS rank
-            FROM search_documents d
-            CROSS JOIN (SELECT {expression} AS query) q
-            JOIN spaces s ON s.id = d.space_id
-            WHERE {where}
-            ORDER BY rank DESC, d.space_id, d.start
+            WITH q AS (SELECT {expression} AS query),
+            matches AS MATERIALIZED (
+                SELECT d.space_id, d.speaker_id, d.speaker, d.start, d."end", d.text,
+                       ts_rank_cd(d.tsv, q.query) AS rank
+                FROM search_documents d, q
+                WHERE d.tsv @@ q.query{where}
+            )
+            SELECT m.space_id, s.title, m.speaker_id, m.speaker, m.start, m."end", m.text, m.rank
+            FROM matches m
+            JOIN spaces s ON s.id = m.space_id
+            {space_filter}
+            ORDER BY m.rank DESC, m.space_id, m.start
             LIMIT :limit OFFSET :offset
         """
         with self.engine.connect() as connection:
