@@ -23,9 +23,12 @@ from live.rtp_hooks import restrict_host_addresses
 from live.service import LiveService
 from live.tokens import TokenSigner
 from recorder.recorder import Recorder
+from replay_api.errors import ReplayError
+from replay_api.search import router as search_router
 from stoa import __version__
 from stoa.catalog import Catalog
 from stoa.errors import CatalogError
+from stoa.search import open_index
 from stoa.settings import Settings
 from stoa.storage import open_store
 
@@ -45,6 +48,8 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     """
     catalog = Catalog(settings.catalog_url)
     catalog.migrate()
+    search = open_index(catalog.engine)
+    search.create_schema()
     restrict_host_addresses(settings.rtc_bind_addresses)
     service = LiveService(
         catalog,
@@ -80,15 +85,18 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     )
     app.state.settings = settings
     app.state.cards = CardCache()
+    app.state.search = search
     app.state.live = service
     app.state.ice_servers = [s.model_dump(exclude_none=True) for s in settings.ice_servers]
     app.include_router(spaces_router)
+    app.include_router(search_router)
     if relay:
         app.include_router(live_router)
     if pages:
         app.include_router(pages_router)
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LiveError, _live_error)
+    app.add_exception_handler(ReplayError, _replay_error)
     app.add_exception_handler(CatalogError, _catalog_error)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
@@ -102,6 +110,11 @@ async def _live_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": str(exc), "code": exc.code}, status_code=exc.status_code, headers=headers
     )
+
+
+async def _replay_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReplayError)
+    return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status_code)
 
 
 async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:
