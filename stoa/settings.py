@@ -93,6 +93,33 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest accepted request body."
     )
+    whisper_model: str = Field(
+        default="small",
+        description=(
+            "Whisper model: a name (tiny, base, small, medium, large-v3, or a Hugging Face id), "
+            "downloaded on first use into the Hugging Face cache, or a local model directory."
+        ),
+    )
+    whisper_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="Where recognition runs; auto: CUDA when a GPU is visible."
+    )
+    whisper_compute_type: str = Field(
+        default="auto",
+        description="CTranslate2 compute type; auto: int8 on CPU, float16 on CUDA.",
+    )
+    whisper_beam_size: int = Field(default=5, ge=1, description="Beam size for decoding.")
+    whisper_language: str | None = Field(
+        default=None,
+        description="Language code of the speech (en, fr, ...); default: detected per track.",
+    )
+    vad_min_silence_ms: int = Field(
+        default=500,
+        ge=0,
+        description="Silence (ms) that ends a stretch of speech; shorter pauses stay inside it.",
+    )
+    vad_speech_pad_ms: int = Field(
+        default=30, ge=0, description="Padding (ms) kept around each stretch of speech."
+    )
 
     @field_validator("ice_servers", mode="before")
     @classmethod
