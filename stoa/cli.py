@@ -88,5 +88,14 @@ def migrate() -> None:
     click.echo(f"catalog at {catalog.safe_url} is up to date")
 
 
+def _add_transcribe() -> None:
+    from transcribe.cli import transcribe_command
+
+    main.add_command(transcribe_command, name="transcribe")
+
+
+_add_transcribe()
+
+
 if __name__ == "__main__":
     sys.exit(main())
