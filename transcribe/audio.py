@@ -1,7 +1,7 @@
 """Audio for recognition: any file PyAV can read, as 16 kHz mono float32, a chunk at a time.
 
 A chain of small generators, as in faster-whisper's ``audio.py``:
-``decode -> skip invalid frames -> group -> resample``. Nothing holds more than one group of
+``demux -> decode, skipping damaged packets -> group -> resample``. Nothing holds more than one group of
 frames, so an hour-long track decodes in the same memory as a minute.
 """
 
@@ -21,6 +21,7 @@ from transcribe.errors import AudioError
 SAMPLE_RATE = 16_000
 CHUNK_SAMPLES = SAMPLE_RATE  # what one chunk of an in-memory array holds: 1 s
 _GROUP_SAMPLES = 1 << 16  # input samples resampled at once: PyAV's per-call cost, amortized
+_MAX_DEMUX_FAILURES = 100  # consecutive unreadable stretches before a file counts as unreadable
 
 
 def decode(path: str | Path) -> Iterator[np.ndarray]:
@@ -92,16 +93,35 @@ def _open(path: str | Path) -> Any:
 
 
 def _frames(container: Any, path: str | Path) -> Iterator[Any]:
-    iterator = container.decode(audio=0)
-    while True:
+    # Packet by packet: an exception out of PyAV's decode() generator would end it, so a
+    # damaged packet must be caught where it is decoded for the rest of the stream to follow.
+    stream = container.streams.audio[0]
+    for packet in _packets(container, stream, path):
         try:
-            yield next(iterator)
-        except StopIteration:
-            return
+            frames = packet.decode()
         except av.error.InvalidDataError:
-            continue  # a damaged packet: its frames are lost, the rest of the stream is not
+            continue  # a damaged packet: its audio is lost, the rest of the stream is not
         except av.error.FFmpegError as exc:
             raise AudioError(f"{path}: decoding failed ({exc})") from exc
+        yield from frames
+
+
+def _packets(container: Any, stream: Any, path: str | Path) -> Iterator[Any]:
+    failures = 0
+    while True:
+        try:
+            for packet in container.demux(stream):
+                yield packet
+                failures = 0
+            return
+        except av.error.InvalidDataError as exc:
+            # The demuxer resumes after damaged data when asked again; give up on a file that
+            # is damaged throughout.
+            failures += 1
+            if failures > _MAX_DEMUX_FAILURES:
+                raise AudioError(f"{path}: damaged beyond reading ({exc})") from exc
+        except av.error.FFmpegError as exc:
+            raise AudioError(f"{path}: reading failed ({exc})") from exc
 
 
 def _group(frames: Iterable[Any]) -> Iterator[Any]:
