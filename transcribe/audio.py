@@ -1,8 +1,8 @@
 """Audio for recognition: any file PyAV can read, as 16 kHz mono float32, a chunk at a time.
 
 A chain of small generators, as in faster-whisper's ``audio.py``:
-``demux -> decode, skipping damaged packets -> group -> resample``. Nothing holds more than one group of
-frames, so an hour-long track decodes in the same memory as a minute.
+``demux -> decode, skipping damaged packets -> group -> resample``. Nothing holds more than one
+group of frames, so an hour-long track decodes in the same memory as a minute.
 """
 
 from __future__ import annotations
