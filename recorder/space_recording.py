@@ -10,7 +10,6 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from recorder.errors import TrackError
 from recorder.opus import SAMPLE_RATE
 from recorder.track_writer import TrackInfo, TrackWriter
 
@@ -53,9 +52,12 @@ class SpaceRecording:
     ) -> None:
         if self.failed:
             return
-        self.track(participant_id, name).add_packet(
-            ssrc, seq, timestamp, self.samples(arrival), payload, muted
-        )
+        try:
+            self.track(participant_id, name).add_packet(
+                ssrc, seq, timestamp, self.samples(arrival), payload, muted
+            )
+        except Exception as exc:
+            self._fail(exc)
 
     def sender_report(
         self,
@@ -81,7 +83,7 @@ class SpaceRecording:
             for track in self.tracks.values():
                 track.advance(horizon)
                 track.write_sidecar()
-        except (TrackError, OSError) as exc:
+        except Exception as exc:  # whatever it is, it stays in this space
             self._fail(exc)
 
     def finish(self, end: float) -> list[TrackInfo]:
@@ -91,7 +93,7 @@ class SpaceRecording:
         for track in self.tracks.values():
             try:
                 info = track.close(end_position)
-            except (TrackError, OSError) as exc:
+            except Exception as exc:  # the other tracks are still worth keeping
                 self._fail(exc)
                 continue
             if info is not None:
@@ -100,5 +102,5 @@ class SpaceRecording:
 
     def _fail(self, exc: Exception) -> None:
         # One broken recording never takes the relay or another space down with it.
-        logger.error("recording of space %s failed: %s", self.space_id, exc)
+        logger.error("recording of space %s failed: %s", self.space_id, exc, exc_info=exc)
         self.failed = str(exc)

@@ -5,11 +5,17 @@ tuple on a queue, so writing never blocks the event loop. One thread per process
 queue into each space's `SpaceRecording`, advances the tracks' live edge every 200 ms (which
 keeps Ogg pages flowing to the file) and finishes a space when asked, in queue order, so
 every packet that came before the end is in its tracks.
+
+The thread drains the queue every 50 ms rather than waiting on it: a put that wakes a waiting
+thread costs a futex call and a hand-over of the GIL, for every packet, on the event loop too.
+Packets only go to files on the 200 ms tick anyway, and a finish waits at most 50 ms more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import queue
 import threading
@@ -26,7 +32,10 @@ from recorder.track_writer import TrackInfo
 logger = logging.getLogger(__name__)
 
 TICK = 0.2
+DRAIN = 0.05
+THREAD_NAME = "stoa-recorder"
 _NTP_EPOCH_TO_UNIX_MS = 2_208_988_800_000
+_PR_SET_NAME = 15
 
 
 class RecorderTap:
@@ -37,7 +46,7 @@ class RecorderTap:
         self._spaces: dict[str, SpaceRecording] = {}
         # Spaces being recorded, as seen from the event loop.
         self.recording: set[str] = set()
-        self._thread = threading.Thread(target=self._run, name="stoa-recorder", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     # Event loop side
@@ -106,13 +115,15 @@ class RecorderTap:
     # Recorder thread
 
     def _run(self) -> None:
+        _name_native_thread(THREAD_NAME)
         next_tick = time.monotonic() + TICK
         while True:
-            try:
-                item = self._queue.get(timeout=max(0.0, next_tick - time.monotonic()))
-            except queue.Empty:
-                item = None
-            if item is not None:
+            time.sleep(DRAIN)
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
                 if item[0] == "stop":
                     self._finish_all()
                     return
@@ -156,3 +167,9 @@ class RecorderTap:
         for recording in self._spaces.values():
             recording.finish(now)
         self._spaces.clear()
+
+
+def _name_native_thread(name: str) -> None:
+    """Name the OS thread too (Python does it itself from 3.14 on), for top -H and profilers."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)

@@ -13,6 +13,7 @@ from recorder.opus import SAMPLE_RATE
 
 # Correct drift once it reaches 10 ms: well inside the 20 ms two tracks may differ by.
 DRIFT_LIMIT = SAMPLE_RATE // 100
+REPORTS = 3
 _NTP_UNIX_OFFSET = 2_208_988_800
 
 
@@ -54,6 +55,7 @@ class StreamClock:
         self.sequence = Unwrapper(16)
         self._anchor_ts = self.timestamps.extend(first_timestamp)
         self._anchor = anchor
+        self._drifts: list[int] = []
         self.corrections = 0
 
     def settle(self, timestamp: int, arrival: int) -> bool:
@@ -73,10 +75,19 @@ class StreamClock:
         return self._anchor + self.timestamps.extend(timestamp) - self._anchor_ts
 
     def correct(self, timestamp: int, true_position: int) -> int:
-        """Re-anchor if ``timestamp`` truly plays at ``true_position``; the shift applied."""
-        drift = true_position - self.position(timestamp)
-        if abs(drift) < DRIFT_LIMIT:
+        """Re-anchor if ``timestamp`` truly plays at ``true_position``; the shift applied.
+
+        A sender report can itself come late (a busy sender stamps it when it finally sends),
+        so a correction needs the last `REPORTS` reports to agree on its direction, and moves
+        by the smallest drift among them.
+        """
+        self._drifts = (self._drifts + [true_position - self.position(timestamp)])[-REPORTS:]
+        if len(self._drifts) < REPORTS:
+            return 0
+        drift = min(self._drifts, key=abs)
+        if abs(drift) < DRIFT_LIMIT or any((d > 0) != (drift > 0) for d in self._drifts):
             return 0
         self._anchor += drift
         self.corrections += 1
+        self._drifts = []
         return drift

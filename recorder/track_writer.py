@@ -5,7 +5,10 @@ timeline has no packet for (silence suppression, mute, time off stage, loss) is 
 pre-encoded Opus silence, so that sample n of the decoded file plays at space time
 ``start + n / 48000``. Ogg pages are cut at least every second and written straight through,
 so a crash loses at most the last second; a sidecar JSON beside the file keeps what the
-manifest needs to finalize it after a crash.
+manifest needs to finalize it after a crash. The sidecar is rewritten in place, one write of
+under a page that never shrinks: a crash leaves the old text or the new one, and unlike a
+rename over it (or a truncation) that costs no flush on ext4 (``auto_da_alloc``), which made
+sidecar updates most of the recorder's CPU time (benchmarks/recorder.py).
 
 A `TrackWriter` is used from the recorder's thread only.
 """
@@ -19,12 +22,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from recorder.errors import TrackError
 from recorder.ogg import OggOpusWriter
 from recorder.opus import SAMPLE_RATE, SILENCE_STEP, packet_samples, silence
 from recorder.timeline import StreamClock
 
-# How many sequence numbers to remember per stream for spotting duplicates.
+# How long a track's first packet waits before anything is written (see `advance`).
+SETTLE = SAMPLE_RATE * 8 // 10
+# How many sequence numbers to remember per stream for spotting duplicates (at least; the
+# set is pruned when it holds twice as many, so pruning costs O(1) a packet).
 _SEEN_WINDOW = 2048
+# The sidecar is padded to a multiple of this, and kept within one page (see above).
+_SIDECAR_BLOCK = 512
+_SIDECAR_MAX = 4096
 
 
 @dataclass
@@ -86,6 +96,7 @@ class TrackWriter:
         self._buffer: list[tuple[int, int, int, bytes | None, int, int]] = []
         self._order = 0
         self._file: OggOpusWriter | None = None
+        self._sidecar_size = 0
         self._closed = False
 
     # Input
@@ -103,7 +114,7 @@ class TrackWriter:
             self.stats.packets_duplicate += 1
             return
         stream.seen.add(ext_seq)
-        if len(stream.seen) > _SEEN_WINDOW:
+        if len(stream.seen) > 2 * _SEEN_WINDOW:
             floor = ext_seq - _SEEN_WINDOW
             stream.seen = {s for s in stream.seen if s > floor}
         stream.unique += 1
@@ -155,10 +166,20 @@ class TrackWriter:
 
     # Output
 
-    def advance(self, horizon: int) -> None:
-        """Write every buffered packet that starts before ``horizon``; fill up to it."""
+    def advance(self, horizon: int, *, final: bool = False) -> None:
+        """Write every buffered packet that starts before ``horizon``; fill up to it.
+
+        A track's first packets wait a little longer (`SETTLE`): a stream is anchored at its
+        earliest arrival, and a busy start (connections being set up) can hold the first
+        packets back. Only the track's first second waits, and a crash in that second loses
+        no more than the second before it.
+        """
         if self._closed:
             return
+        if self.written is None and not final:
+            if not self._buffer or self._buffer[0][0] >= horizon - SETTLE:
+                self._update_lost()
+                return
         while self._buffer and self._buffer[0][0] < horizon:
             position, _, samples, payload, _ssrc, _ts = heapq.heappop(self._buffer)
             self._place(position, samples, payload)
@@ -213,7 +234,7 @@ class TrackWriter:
         """Write what is left (up to ``end``), close the file; None if nothing was recorded."""
         if self._closed:
             return self.info()
-        self.advance(end if end is not None else 1 << 62)
+        self.advance(end if end is not None else 1 << 62, final=True)
         self._closed = True
         if self._file is not None:
             self._file.close()
@@ -237,13 +258,21 @@ class TrackWriter:
         """What recovery needs if the process dies: who, where on the clock, the counts."""
         if self.start is None:
             return
-        data = {
-            "participant_id": self.participant_id,
-            "name": self.name,
-            "start": self.start,
-            "stats": asdict(self.stats),
-        }
-        sidecar = self.path.with_suffix(".json")
-        tmp = sidecar.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, sidecar)
+        data = json.dumps(
+            {
+                "participant_id": self.participant_id,
+                "name": self.name,
+                "start": self.start,
+                "stats": vars(self.stats),
+            }
+        ).encode()
+        if len(data) > _SIDECAR_MAX:
+            raise TrackError(f"the sidecar of {self.path} outgrew a page")
+        # JSON allows the trailing spaces that pad it to a size that only grows.
+        padded = -(-len(data) // _SIDECAR_BLOCK) * _SIDECAR_BLOCK
+        self._sidecar_size = max(self._sidecar_size, padded)
+        fd = os.open(self.path.with_suffix(".json"), os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.pwrite(fd, data.ljust(self._sidecar_size), 0)
+        finally:
+            os.close(fd)
