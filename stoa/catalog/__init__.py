@@ -1,4 +1,5 @@
-"""The catalog: Stoa's database of spaces and participants (SQLite or PostgreSQL).
+"""The catalog: Stoa's database of spaces, participants, recordings and their processing
+(SQLite or PostgreSQL).
 
 Its methods are synchronous and short; async callers run them in a thread
 (``asyncio.to_thread``) so the event loop never waits on the database.
@@ -20,16 +21,48 @@ from sqlalchemy import Engine, create_engine, delete, event, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from stoa.catalog.models import Participant, Role, Space, SpaceState, Track, utcnow
+from stoa.catalog.models import (
+    Participant,
+    PartState,
+    ProcessingState,
+    Role,
+    Space,
+    SpaceState,
+    Track,
+    utcnow,
+)
+from stoa.catalog.processing import (
+    CaptionRecord,
+    Claim,
+    Completion,
+    PartRecord,
+    PartSpec,
+    ProcessingCatalog,
+    ProcessingRecord,
+    Publication,
+    QueuedPart,
+    TrackSegmentRecord,
+)
 from stoa.errors import CatalogError, NotFound
 
 __all__ = [
+    "CaptionRecord",
     "Catalog",
+    "Claim",
+    "Completion",
+    "PartRecord",
+    "PartSpec",
+    "PartState",
     "ParticipantRecord",
+    "ProcessingRecord",
+    "ProcessingState",
+    "Publication",
+    "QueuedPart",
     "Role",
     "SpaceRecord",
     "SpaceState",
     "TrackRecord",
+    "TrackSegmentRecord",
     "new_id",
 ]
 
@@ -120,8 +153,8 @@ class ParticipantRecord:
         )
 
 
-class Catalog:
-    """Access to the catalog database at ``url``."""
+class Catalog(ProcessingCatalog):
+    """Access to the catalog database at ``url`` (processing methods: `ProcessingCatalog`)."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -36,6 +36,10 @@ def test_migrate_to_head_creates_the_tables(empty_catalog: Catalog) -> None:
         "spaces",
         "participants",
         "tracks",
+        "processing",
+        "processing_parts",
+        "track_segments",
+        "caption_segments",
     }
     assert {i["name"] for i in inspector.get_indexes("spaces")} >= {"ix_spaces_state_created"}
     assert {i["name"] for i in inspector.get_indexes("participants")} >= {
