@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _DEV_SECRET_FILE = "secret_key"
+_BROKER_SCHEMES = ("amqp://", "amqps://", "redis://", "rediss://")
 
 
 class IceServer(BaseModel):
@@ -93,6 +94,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest accepted request body."
     )
+    broker_url: str | None = Field(
+        default=None,
+        description=(
+            "Message broker of the processing workers: amqp://... (RabbitMQ) or redis://... "
+            "Default: none, and `stoa up` processes recordings in its own worker threads."
+        ),
+    )
+    broker_namespace: str = Field(
+        default="stoa",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$",
+        description="Queue name (RabbitMQ) and key prefix (Redis) of the workers' messages.",
+    )
+    worker_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Worker threads of the in-process pipeline (no broker URL).",
+    )
     whisper_model: str = Field(
         default="small",
         description=(
@@ -126,6 +144,13 @@ class Settings(BaseSettings):
     def _url_shorthand(cls, value: object) -> object:
         if isinstance(value, list):
             return [{"urls": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _known_broker(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(_BROKER_SCHEMES):
+            raise ValueError(f"STOA_BROKER_URL must start with {', '.join(_BROKER_SCHEMES)}")
         return value
 
     @field_validator("secret_key")

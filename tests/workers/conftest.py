@@ -1,0 +1,68 @@
+"""Fixtures for pipeline tests: a catalog and a store in a temporary folder, worker contexts,
+and the tiny random Whisper model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stoa.catalog import Catalog
+from stoa.storage import ObjectStore
+from stoa.storage.local import LocalStore
+from tests.transcribe.tiny_model import write_tiny_model
+from transcribe.engine import TranscribeOptions
+from workers.context import EngineCache, RetryPolicy, WorkerConfig, WorkerContext
+
+# Retries in tests: quick, and few.
+FAST_RETRIES = RetryPolicy(max_retries=3, min_backoff_ms=20, max_backoff_ms=100)
+
+
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A model name would be downloaded from the Hugging Face hub: never from a test.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-whisper"))
+
+
+@pytest.fixture
+def sqlite_catalog(tmp_path: Path) -> Iterator[Catalog]:
+    """A migrated catalog on SQLite (``catalog``, from tests/conftest.py, is on both databases)."""
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog' / 'stoa.db'}")
+    catalog.migrate()
+    yield catalog
+    catalog.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> ObjectStore:
+    return LocalStore(tmp_path / "objects")
+
+
+def worker_config(tmp_path: Path, model: str, **overrides: object) -> WorkerConfig:
+    return WorkerConfig(
+        transcribe=TranscribeOptions(model=model, cpu_threads=1),
+        scratch_dir=tmp_path / "scratch",
+        retries=FAST_RETRIES,
+        progress_interval_s=0.0,
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+def make_context(
+    catalog: Catalog,
+    store: ObjectStore,
+    tmp_path: Path,
+    *,
+    model: str = "scripted",
+    engines: EngineCache | None = None,
+    **overrides: object,
+) -> WorkerContext:
+    return WorkerContext.open(catalog, store, worker_config(tmp_path, model, **overrides), engines)
