@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from live.errors import BadRequest, Gone, LiveError
 from live.room import REACTIONS, Member
 from live.service import Caller, LiveService
-from stoa.catalog import Role, SpaceRecord, SpaceState
+from stoa.catalog import ProcessingState, Role, SpaceRecord, SpaceState
 
 DEVICE_COOKIE = "stoa_device"
 WS_CLIENT_MESSAGE_BYTES = 4096
@@ -112,6 +112,15 @@ class TrackOut(BaseModel):
     packets: PacketAccounting
 
 
+class ProcessingOut(BaseModel):
+    """The pipeline's run on a recorded space: its stage, percent done, and why it stopped."""
+
+    state: ProcessingState
+    stage: str
+    progress: int = Field(ge=0, le=100)
+    error: str | None = None
+
+
 class SpaceOut(BaseModel):
     id: str
     title: str
@@ -126,6 +135,9 @@ class SpaceOut(BaseModel):
     listener_count: int = 0
     tracks: list[TrackOut] = Field(
         default=[], description="The recorded tracks, once the space is recorded."
+    )
+    processing: ProcessingOut | None = Field(
+        default=None, description="How turning the recording into a replay goes, once begun."
     )
 
 
@@ -202,7 +214,16 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
         record = await service.participant(space.host_id)
         host = ParticipantOut(id=record.id, name=record.name, role=record.role)
     tracks = []
-    if space.state is SpaceState.RECORDED:
+    processing = None
+    if space.state in (SpaceState.RECORDED, SpaceState.REPLAYABLE):
+        found = await anyio.to_thread.run_sync(service.catalog.processing, space.id)
+        if found is not None:
+            processing = ProcessingOut(
+                state=found.state,
+                stage=found.stage,
+                progress=int(found.progress),
+                error=found.error,
+            )
         tracks = [
             TrackOut(
                 participant_id=t.participant_id,
@@ -220,6 +241,7 @@ async def space_out(service: LiveService, space: SpaceRecord) -> SpaceOut:
         state=space.state,
         record=space.record,
         tracks=tracks,
+        processing=processing,
         host=host,
         created_at=space.created_at,
         scheduled_for=space.scheduled_for,
@@ -345,7 +367,7 @@ async def events(websocket: WebSocket, space_id: str, token: str | None = None) 
         participant_id = None
         if token:
             participant_id = (await service.authenticate(space_id, token)).member.id
-        elif space.state in (SpaceState.ENDED, SpaceState.RECORDED):
+        elif space.state in (SpaceState.ENDED, SpaceState.RECORDED, SpaceState.REPLAYABLE):
             raise Gone("this space has ended")
     except LiveError as exc:
         await websocket.send_json(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,7 +36,7 @@ from stoa.catalog import (
 logger = logging.getLogger(__name__)
 
 LEVEL_INTERVAL = 0.25
-_OVER = frozenset({SpaceState.ENDED, SpaceState.RECORDED})
+_OVER = frozenset({SpaceState.ENDED, SpaceState.RECORDED, SpaceState.REPLAYABLE})
 # Levels move in steps this big, so a steady voice does not flood the sockets.
 LEVEL_STEP = 8
 
@@ -57,8 +57,12 @@ class LiveService:
         relay_config: RelayConfig,
         reaction_limit: ReactionLimit | None = None,
         recorder: Recorder | None = None,
+        on_recorded: Callable[[str], None] | None = None,
     ) -> None:
         self.catalog = catalog
+        # Told a space's id once its recording is archived (the pipeline starts processing it);
+        # called in a thread, as it may wait on the database and the broker.
+        self.on_recorded = on_recorded
         self.signer = signer
         self.hub = EventHub()
         self.relay = Relay(relay_config, self)
@@ -242,10 +246,13 @@ class LiveService:
     async def _finish_recording(self, space: SpaceRecord) -> None:
         assert self.recorder is not None
         try:
-            await self.recorder.finish(space)
+            manifest = await self.recorder.finish(space)
         except Exception:
             # The working files stay; the next start-up's recovery archives them.
             logger.exception("could not archive the recording of space %s", space.id)
+            return
+        if manifest is not None and self.on_recorded is not None:
+            await asyncio.to_thread(self.on_recorded, space.id)
 
     def _require_host(self, caller: Caller) -> None:
         if caller.member.role is not Role.HOST:

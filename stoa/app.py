@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -31,6 +32,7 @@ from stoa.errors import CatalogError
 from stoa.search import open_index
 from stoa.settings import Settings
 from stoa.storage import open_store
+from workers.runtime import PipelineRuntime
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -51,6 +53,10 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     search = open_index(catalog.engine)
     search.create_schema()
     restrict_host_addresses(settings.rtc_bind_addresses)
+    store = open_store(settings)
+    # The relay records, so it hands recorded spaces to the pipeline: to a broker server's
+    # workers (STOA_BROKER_URL), or to worker threads in this process.
+    pipeline = PipelineRuntime.from_settings(settings, catalog, store) if relay else None
     service = LiveService(
         catalog,
         TokenSigner(settings.signing_key(), settings.token_ttl_seconds),
@@ -59,11 +65,8 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
             announced_address=settings.rtc_announced_address,
         ),
         ReactionLimit(burst=settings.reaction_burst, per_second=settings.reaction_per_second),
-        recorder=(
-            Recorder(catalog, open_store(settings), settings.data_dir / "recordings")
-            if relay
-            else None
-        ),
+        recorder=Recorder(catalog, store, settings.data_dir / "recordings") if relay else None,
+        on_recorded=pipeline.pipeline.on_recorded if pipeline else None,
     )
 
     @asynccontextmanager
@@ -71,10 +74,15 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
         # The relay process owns the rooms: it ends spaces a crash left live and saves
         # their recordings before it serves anyone.
         await service.start()
+        if pipeline is not None:
+            # After the recorder's recovery: spaces it archived are processed too.
+            await asyncio.to_thread(pipeline.start)
         try:
             yield
         finally:
             await service.close()
+            if pipeline is not None:
+                await asyncio.to_thread(pipeline.close)
             catalog.close()
 
     app = FastAPI(

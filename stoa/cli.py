@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 
@@ -86,6 +87,54 @@ def migrate() -> None:
     except StoaError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"catalog at {catalog.safe_url} is up to date")
+
+
+@main.command()
+@click.option(
+    "--processes",
+    "-p",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default=True,
+    help="Worker processes.",
+)
+@click.option(
+    "--threads",
+    "-t",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Threads per worker process.",
+)
+def worker(processes: int, threads: int) -> None:
+    """Run processing workers on STOA_BROKER_URL (Dramatiq's worker CLI underneath).
+
+    Any number of machines may run them, sharing the broker, the catalog and object storage.
+    """
+    from workers.command import run_workers
+
+    try:
+        run_workers(_settings(), processes=processes, threads=threads)
+    except StoaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("space_id")
+@click.option("--model", default=None, help="Whisper model of this run (default: the setting).")
+def reprocess(space_id: str, model: str | None) -> None:
+    """Run a recorded space through the pipeline again, replacing its outputs when done.
+
+    Without STOA_BROKER_URL it runs here and waits; with one, workers pick it up.
+    """
+    from workers.command import reprocess as reprocess_space
+
+    try:
+        ok = reprocess_space(_settings(), space_id, model=model, echo=click.echo)
+    except StoaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if not ok:
+        sys.exit(1)
 
 
 def _add_transcribe() -> None:
