@@ -6,9 +6,10 @@ queue into each space's `SpaceRecording`, advances the tracks' live edge every 2
 keeps Ogg pages flowing to the file) and finishes a space when asked, in queue order, so
 every packet that came before the end is in its tracks.
 
-The thread drains the queue every 50 ms rather than waiting on it: a put that wakes a waiting
-thread costs a futex call and a hand-over of the GIL, for every packet, on the event loop too.
-Packets only go to files on the 200 ms tick anyway, and a finish waits at most 50 ms more.
+The thread drains the queue every 50 ms (every tick when no space is recorded) rather than
+waiting on it: a put that wakes a waiting thread costs a futex call and a hand-over of the
+GIL, for every packet, on the event loop too. Packets only go to files on the 200 ms tick
+anyway; a finish or a stop wakes the thread at once.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class RecorderTap:
         self._spaces: dict[str, SpaceRecording] = {}
         # Spaces being recorded, as seen from the event loop.
         self.recording: set[str] = set()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
@@ -106,10 +108,12 @@ class RecorderTap:
         self.recording.discard(space_id)
         future: Future[list[TrackInfo]] = Future()
         self._queue.put(("finish", space_id, end.timestamp(), future))
+        self._wake.set()
         return await asyncio.wrap_future(future)
 
     def close(self) -> None:
         self._queue.put(("stop",))
+        self._wake.set()
         self._thread.join(timeout=10)
 
     # Recorder thread
@@ -118,7 +122,8 @@ class RecorderTap:
         _name_native_thread(THREAD_NAME)
         next_tick = time.monotonic() + TICK
         while True:
-            time.sleep(DRAIN)
+            self._wake.wait(DRAIN if self._spaces else TICK)
+            self._wake.clear()
             while True:
                 try:
                     item = self._queue.get_nowait()
