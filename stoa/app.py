@@ -95,6 +95,7 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     app.state.cards = CardCache()
     app.state.search = search
     app.state.live = service
+    app.state.pipeline = pipeline
     app.state.ice_servers = [s.model_dump(exclude_none=True) for s in settings.ice_servers]
     app.include_router(spaces_router)
     app.include_router(search_router)
