@@ -95,9 +95,7 @@ class Space(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     host_id: Mapped[str] = mapped_column(String(32))
-    state: Mapped[SpaceState] = mapped_column(
-        _enum(SpaceState)
-    )
+    state: Mapped[SpaceState] = mapped_column(_enum(SpaceState))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -105,6 +103,8 @@ class Space(Base):
     # The host's choice at creation: whether speakers are recorded.
     record: Mapped[bool] = mapped_column(Boolean, default=True)
     manifest_key: Mapped[str | None] = mapped_column(String(300))
+    # The host's choice: anyone may download the transcript, not only the host (migration 0004).
+    transcript_public: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_spaces_state_created", "state", "created_at"),)
 
@@ -115,9 +115,7 @@ class Participant(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(80))
-    role: Mapped[Role] = mapped_column(
-        _enum(Role)
-    )
+    role: Mapped[Role] = mapped_column(_enum(Role))
     # An opaque id of the browser that joined, so a removed participant cannot rejoin.
     device_id: Mapped[str | None] = mapped_column(String(64))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -168,9 +166,7 @@ class Processing(Base):
     # Each run (the first, then every reprocessing) has a new number; messages of older runs
     # find theirs superseded and stop.
     run: Mapped[int] = mapped_column(Integer)
-    state: Mapped[ProcessingState] = mapped_column(
-        _enum(ProcessingState)
-    )
+    state: Mapped[ProcessingState] = mapped_column(_enum(ProcessingState))
     stage: Mapped[str] = mapped_column(String(16))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
@@ -200,9 +196,7 @@ class ProcessingPart(Base):
     weight: Mapped[float] = mapped_column(Float)
     # Names of the parts of the same run this one waits for.
     waits_for: Mapped[list[str]] = mapped_column(JSON)
-    state: Mapped[PartState] = mapped_column(
-        _enum(PartState)
-    )
+    state: Mapped[PartState] = mapped_column(_enum(PartState))
     # The message that owns the part; a message with another id finds itself superseded.
     message_id: Mapped[str | None] = mapped_column(String(64))
     # When the broker took that message; None: released but maybe never sent (a crash between).
