@@ -6,10 +6,10 @@ queue into each space's `SpaceRecording`, advances the tracks' live edge every 2
 keeps Ogg pages flowing to the file) and finishes a space when asked, in queue order, so
 every packet that came before the end is in its tracks.
 
-The thread drains the queue every 50 ms (every tick when no space is recorded) rather than
-waiting on it: a put that wakes a waiting thread costs a futex call and a hand-over of the
-GIL, for every packet, on the event loop too. Packets only go to files on the 200 ms tick
-anyway; a finish or a stop wakes the thread at once.
+The thread drains the queue on each tick rather than waiting on it: a put that wakes a
+waiting thread costs a futex call and a hand-over of the GIL, for every packet, on the event
+loop too. Packets only go to files on the tick anyway; a finish or a stop wakes the thread
+at once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from recorder.track_writer import TrackInfo
 logger = logging.getLogger(__name__)
 
 TICK = 0.2
-DRAIN = 0.05
 THREAD_NAME = "stoa-recorder"
 _NTP_EPOCH_TO_UNIX_MS = 2_208_988_800_000
 _PR_SET_NAME = 15
@@ -122,7 +121,7 @@ class RecorderTap:
         _name_native_thread(THREAD_NAME)
         next_tick = time.monotonic() + TICK
         while True:
-            self._wake.wait(DRAIN if self._spaces else TICK)
+            self._wake.wait(max(0.0, next_tick - time.monotonic()))
             self._wake.clear()
             while True:
                 try:
