@@ -10,11 +10,12 @@ and PostgreSQL's ``simple`` configuration, no stemming), so they find the same h
 from __future__ import annotations
 
 import html
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from stoa.search.query import Query, Term, parse, words
 
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 SNIPPET_CHARS = 160
+_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -64,9 +66,25 @@ class SearchIndex(ABC):
     def create_schema(self) -> None:
         """Create the index's tables if they are not there (idempotent)."""
 
-    @abstractmethod
     def replace_space(self, space_id: str, documents: Sequence[Document]) -> None:
-        """Make ``documents`` the space's whole entry in the index, in one transaction."""
+        """Make ``documents`` the space's whole entry in the index, in one transaction.
+
+        Both backends keep documents in a plain ``search_documents`` table; SQLite's triggers
+        and PostgreSQL's generated column keep their full-text indexes in step with it.
+        """
+        with self.engine.begin() as connection:
+            connection.execute(
+                text("DELETE FROM search_documents WHERE space_id = :space_id"),
+                {"space_id": space_id},
+            )
+            if documents:
+                connection.execute(
+                    text(
+                        'INSERT INTO search_documents (space_id, speaker_id, speaker, start, "end",'
+                        " text) VALUES (:space_id, :speaker_id, :speaker, :start, :end, :text)"
+                    ),
+                    [d.__dict__ for d in documents],
+                )
 
     @abstractmethod
     def search(
@@ -114,9 +132,7 @@ def snippet(text: str, query: Query, width: int = SNIPPET_CHARS) -> str:
 
 
 def _matches(text: str, terms: tuple[Term, ...]) -> list[tuple[int, int]]:
-    import re
-
-    tokens = [(m.start(), m.end(), m.group().casefold()) for m in re.finditer(r"[^\W_]+", text)]
+    tokens = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
     spans: set[tuple[int, int]] = set()
     for term in terms:
         n = len(term.words)
@@ -130,7 +146,3 @@ def _matches(text: str, terms: tuple[Term, ...]) -> list[tuple[int, int]]:
             if last == want_last or (term.prefix and last.startswith(want_last)):
                 spans.add((window[0][0], window[-1][1]))
     return sorted(spans)
-
-
-# Re-exported for backends.
-tokenize = words

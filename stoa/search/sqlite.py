@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import text
 
-from stoa.search import Document, Hit, SearchIndex, snippet
+from stoa.search import Hit, SearchIndex, snippet
 from stoa.search.query import Query, Term
 
 VISIBLE_STATES = ("replayable",)
@@ -52,21 +50,6 @@ class SqliteIndex(SearchIndex):
         with self.engine.begin() as connection:
             for statement in _SCHEMA:
                 connection.execute(text(statement))
-
-    def replace_space(self, space_id: str, documents: Sequence[Document]) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                text("DELETE FROM search_documents WHERE space_id = :space_id"),
-                {"space_id": space_id},
-            )
-            if documents:
-                connection.execute(
-                    text(
-                        'INSERT INTO search_documents (space_id, speaker_id, speaker, start, "end",'
-                        " text) VALUES (:space_id, :speaker_id, :speaker, :start, :end, :text)"
-                    ),
-                    [d.__dict__ for d in documents],
-                )
 
     def search(
         self, query: Query, *, space_id: str | None = None, limit: int = 20, offset: int = 0
