@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, text
 
-from stoa.search.query import Query, Term, parse, words
+from stoa.search.query import Query, Term, parse
 
 __all__ = [
     "Document",
