@@ -61,7 +61,6 @@ _TIMESPEC = struct.Struct("@qq")
 # Linux's value; Python's socket module does not name it.
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 PAYLOAD_BYTES = 80  # a 32 kb/s Opus voice frame
-CONNECT_CONCURRENCY = 8
 LATENCY_SAMPLES = 20_000
 
 logger = logging.getLogger("fanout_peers")
@@ -233,7 +232,6 @@ class ListenerPool:
     def __init__(self) -> None:
         self.listeners: list[Listener] = []
         self._pending_direct: Listener | None = None
-        self._gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
 
     async def handle(self, command: dict[str, Any]) -> dict[str, Any]:
         op = command["op"]
@@ -266,14 +264,15 @@ class ListenerPool:
                 return await _join_stoa(client, space_id, seats)
         else:
             connect = _join_baseline
+        gate = asyncio.Semaphore(command["concurrency"])
         async with httpx.AsyncClient(
             base_url=command["url"],
             timeout=60,
-            limits=httpx.Limits(max_connections=CONNECT_CONCURRENCY),
+            limits=httpx.Limits(max_connections=command["concurrency"]),
         ) as client:
 
             async def one() -> Listener | None:
-                async with self._gate:
+                async with gate:
                     try:
                         return await connect(client)
                     except Exception as exc:  # reported as a count; the log says why

@@ -71,6 +71,7 @@ from typing import Any
 
 import httpx
 import psutil
+import uvloop
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
 from benchmarks.fanout_peers import (
@@ -87,6 +88,8 @@ READY_TIMEOUT = 60.0
 # A MediaRelay stream that arrives this much slower than its timestamps over a window has
 # fallen behind real time.
 MAX_LAG_MS = 100.0
+# "Other" CPU above this, in cores, and the report says the machine was busy.
+BUSY_MACHINE = 0.25
 
 
 @dataclass(frozen=True)
@@ -348,11 +351,14 @@ def _percentiles(samples: Sequence[float]) -> tuple[float, float] | None:
     )
 
 
-async def _add_listeners(pools: list[Child], count: int, **command: Any) -> tuple[int, int]:
+async def _add_listeners(
+    pools: list[Child], count: int, concurrency: int, **command: Any
+) -> tuple[int, int]:
+    """Connect ``count`` more listeners, spread over the pools, ``concurrency`` at a time each."""
     shares = [count // len(pools) + (1 if i < count % len(pools) else 0) for i in range(len(pools))]
     replies = await asyncio.gather(
         *(
-            pool.call(op="connect", count=share, **command)
+            pool.call(op="connect", count=share, concurrency=concurrency, **command)
             for pool, share in zip(pools, shares, strict=True)
         )
     )
@@ -489,6 +495,7 @@ class Options:
     duration: float
     settle: float
     client_procs: int
+    connect_concurrency: int
     seats: int
     max_loss: float
     relay_loop: str
@@ -513,6 +520,7 @@ async def run_stoa(opts: Options, procs: Processes, workdir: Path) -> list[Step]
                     made, lost = await _add_listeners(
                         pools,
                         target - connected - failed,
+                        opts.connect_concurrency,
                         group="stoa",
                         url=url,
                         space_id=space_id,
@@ -554,7 +562,11 @@ async def run_baseline(opts: Options, procs: Processes) -> list[Step]:
         for target in opts.baseline_steps:
             started = time.monotonic()
             made, lost = await _add_listeners(
-                pools, target - connected - failed, group="baseline", url=url
+                pools,
+                target - connected - failed,
+                opts.connect_concurrency,
+                group="baseline",
+                url=url,
             )
             connected, failed = connected + made, failed + lost
             await _wait_ready(pools, "baseline", connected)
@@ -623,6 +635,13 @@ def report(opts: Options, stoa: list[Step], baseline: list[Step]) -> str:
         *(_row(s) for s in stoa + baseline),
         "",
     ]
+    busy = [s for s in stoa + baseline if s.other_cpu > BUSY_MACHINE]
+    if busy:
+        lines.append(
+            f"note: other processes used up to {max(s.other_cpu for s in busy) * 100:.0f} % of "
+            f"a core during {len(busy)} of the windows; their loss and latency are partly the "
+            "machine's."
+        )
     best, base = _best(stoa, opts.max_loss), _best(baseline, opts.max_loss)
     for label, step in (("stoa relay", best), ("MediaRelay", base)):
         if step is None:
@@ -709,6 +728,12 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--client-procs", type=int, default=2, help="listener processes (default 2)"
     )
     parser.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=4,
+        help="connections each listener process sets up at once (default 4)",
+    )
+    parser.add_argument(
         "--seats",
         type=int,
         default=13,
@@ -748,6 +773,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         duration=args.duration,
         settle=args.settle,
         client_procs=max(1, args.client_procs),
+        connect_concurrency=max(1, args.connect_concurrency),
         seats=args.seats,
         max_loss=args.max_loss,
         relay_loop=args.relay_loop,
@@ -759,9 +785,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> None:
     opts = parse_args(argv)
-    import uvloop
-
-    print(uvloop.run(run(opts)), flush=True)
+    try:
+        print(uvloop.run(run(opts)), flush=True)
+    except KeyboardInterrupt:
+        # run() has stopped every process it started on the way out.
+        raise SystemExit("interrupted") from None
 
 
 if __name__ == "__main__":
