@@ -86,6 +86,7 @@ class SpaceRecord:
     ended_at: datetime | None
     record: bool = True
     manifest_key: str | None = None
+    transcript_public: bool = False
 
     @classmethod
     def of(cls, row: Space) -> SpaceRecord:
@@ -100,6 +101,7 @@ class SpaceRecord:
             ended_at=row.ended_at,
             record=bool(row.record),
             manifest_key=row.manifest_key,
+            transcript_public=bool(row.transcript_public),
         )
 
 
@@ -278,6 +280,15 @@ class Catalog(ProcessingCatalog):
             )
             row.state = SpaceState.RECORDED
             row.manifest_key = manifest_key
+            return SpaceRecord.of(row)
+
+    def set_transcript_public(self, space_id: str, public: bool) -> SpaceRecord:
+        """The host's choice of who may download the space's transcript: anyone, or the host."""
+        with self._session() as session:
+            row = session.get(Space, space_id)
+            if row is None:
+                raise NotFound(f"no space {space_id!r}")
+            row.transcript_public = public
             return SpaceRecord.of(row)
 
     def tracks(self, space_id: str) -> list[TrackRecord]:

@@ -103,6 +103,8 @@ class Space(Base):
     # The host's choice at creation: whether speakers are recorded.
     record: Mapped[bool] = mapped_column(Boolean, default=True)
     manifest_key: Mapped[str | None] = mapped_column(String(300))
+    # The host's choice: anyone may download the transcript, not only the host (migration 0004).
+    transcript_public: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_spaces_state_created", "state", "created_at"),)
 
