@@ -24,8 +24,8 @@ from live.rtp_hooks import restrict_host_addresses
 from live.service import LiveService
 from live.tokens import TokenSigner
 from recorder.recorder import Recorder
+from replay_api.api import router as replay_router
 from replay_api.errors import ReplayError
-from replay_api.search import router as search_router
 from stoa import __version__
 from stoa.catalog import Catalog
 from stoa.errors import CatalogError
@@ -94,11 +94,13 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     app.state.settings = settings
     app.state.cards = CardCache()
     app.state.search = search
+    app.state.catalog = catalog
+    app.state.store = store
     app.state.live = service
     app.state.pipeline = pipeline
     app.state.ice_servers = [s.model_dump(exclude_none=True) for s in settings.ice_servers]
     app.include_router(spaces_router)
-    app.include_router(search_router)
+    app.include_router(replay_router)
     if relay:
         app.include_router(live_router)
     if pages:
@@ -123,7 +125,11 @@ async def _live_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _replay_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ReplayError)
-    return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status_code)
+    return JSONResponse(
+        {"detail": str(exc), "code": exc.code},
+        status_code=exc.status_code,
+        headers=dict(exc.headers),
+    )
 
 
 async def _catalog_error(_request: Request, exc: Exception) -> JSONResponse:
