@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 
-from live.api import ServiceDep, space_out
+from live.api import ServiceDep, SpaceOut, space_out
 from live.card_image import CardCache
 from live.errors import LiveError
-from live.preview import preview
+from live.preview import Preview, preview
 from live.room import REACTIONS
 from stoa.catalog import SpaceState
 
@@ -39,7 +39,9 @@ IceDep = Annotated[list[dict[str, Any]], Depends(ice_servers)]
 async def home(request: Request, service: ServiceDep) -> HTMLResponse:
     live = await service.list_spaces([SpaceState.LIVE], 50)
     scheduled = await service.list_spaces([SpaceState.SCHEDULED], 50)
-    ended = await service.list_spaces([SpaceState.ENDED, SpaceState.RECORDED], 20)
+    ended = await service.list_spaces(
+        [SpaceState.ENDED, SpaceState.RECORDED, SpaceState.REPLAYABLE], 20
+    )
     return templates.TemplateResponse(
         request,
         "home.html",
@@ -54,16 +56,12 @@ async def home(request: Request, service: ServiceDep) -> HTMLResponse:
     )
 
 
-@router.get("/spaces/{space_id}", response_class=HTMLResponse)
-async def space_page(
-    request: Request, space_id: str, service: ServiceDep, ice: IceDep
-) -> HTMLResponse:
-    try:
-        space = await space_out(service, await service.space(space_id))
-    except LiveError as exc:
-        return templates.TemplateResponse(
-            request, "error.html", {"message": str(exc)}, status_code=exc.status_code
-        )
+def render_space_page(request: Request, space: SpaceOut, ice: list[dict[str, Any]]) -> HTMLResponse:
+    """The page of a scheduled or live space: the room, joining, the stage and the controls.
+
+    The route is replay_api's (``/spaces/{space_id}``): it shows this page until the space
+    ends, and the replay after. Data flows one way, so live never imports the replay.
+    """
     card = preview(space, base_url(request))
     return templates.TemplateResponse(
         request,
@@ -74,9 +72,20 @@ async def space_page(
             "ice_servers": ice,
             "reactions": REACTIONS,
             "preview": card,
-            "oembed_url": f"{base_url(request)}/oembed?" + urlencode({"url": card.url}),
+            "oembed_url": oembed_url(request, card),
         },
     )
+
+
+def render_error(request: Request, exc: LiveError) -> HTMLResponse:
+    """The page for a space that cannot be shown (there is none), saying why."""
+    return templates.TemplateResponse(
+        request, "error.html", {"message": str(exc)}, status_code=exc.status_code
+    )
+
+
+def oembed_url(request: Request, card: Preview) -> str:
+    return f"{base_url(request)}/oembed?" + urlencode({"url": card.url})
 
 
 def base_url(request: Request) -> str:

@@ -65,6 +65,8 @@ def not_ready(space: SpaceRecord, processing: ProcessingRecord | None) -> NotRea
         return NotReady("this space has not ended; its replay comes once it has")
     if not space.record:
         return NotFound("this space was not recorded, so it has no replay")
+    if space.started_at is None:
+        return NotFound("this space ended before it started, so nothing was recorded")
     if space.state is SpaceState.ENDED:
         return NotReady("this space has ended and its recording is being saved")
     if processing is None:

@@ -26,6 +26,9 @@ from live.tokens import TokenSigner
 from recorder.recorder import Recorder
 from replay_api.api import router as replay_router
 from replay_api.errors import ReplayError
+from replay_api.pages import STATIC_DIR as REPLAY_STATIC_DIR
+from replay_api.pages import STATIC_PATH as REPLAY_STATIC_PATH
+from replay_api.pages import router as replay_pages_router
 from stoa import __version__
 from stoa.catalog import Catalog
 from stoa.errors import CatalogError
@@ -105,7 +108,14 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
         app.include_router(live_router)
     if pages:
         app.include_router(pages_router)
+        # /spaces/{id}: the live room until the space ends, then its replay.
+        app.include_router(replay_pages_router)
         app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+        app.mount(
+            REPLAY_STATIC_PATH,
+            StaticFiles(directory=REPLAY_STATIC_DIR),
+            name="replay-static",
+        )
     app.add_exception_handler(LiveError, _live_error)
     app.add_exception_handler(ReplayError, _replay_error)
     app.add_exception_handler(CatalogError, _catalog_error)

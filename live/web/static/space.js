@@ -185,7 +185,12 @@ function finish(phase, detail) {
     };
   } else if (phase === "ended") {
     if (!OVER.has(model.space.state)) model.space.state = "ended";
-    page.notice = { text: "This space has ended. Thanks for listening!", actions: [back] };
+    // The same address shows the replay once the space is over (replay_api's page).
+    const replay = h("a", { class: "button", href: location.pathname }, "See the replay");
+    page.notice = {
+      text: "This space has ended. Thanks for listening!",
+      actions: initial.record ? [replay, back] : [back],
+    };
   } else if (phase === "left") {
     const again = page.token;
     page.token = null;
