@@ -597,7 +597,11 @@ def _loads(runs: list[Run]) -> str:
 
 
 def report(
-    opts: Options, recording: list[Run], baseline: list[Run], enqueue: tuple[float, float]
+    opts: Options,
+    recording: list[Run],
+    baseline: list[Run],
+    enqueue: tuple[float, float],
+    load_before: float,
 ) -> str:
     """The results table: medians over the rounds, then each round's recorder and relay CPU."""
     first = recording[0]
@@ -611,7 +615,8 @@ def report(
         f"Recorder benchmark: {STAGE} speakers (host, {COHOSTS} co-hosts, {STAGE - 1 - COHOSTS}"
         f" speakers) at {PACKETS_PER_SECOND} packets/s, {first.listeners} listeners x"
         f" {STAGE} seats, {opts.duration:.0f} s windows{rounds}",
-        f"machine: {os.cpu_count()} cores; 1-minute load average after each window:"
+        f"machine: {os.cpu_count()} cores; 1-minute load average {load_before:.2f} before the"
+        f" benchmark, after each window (the benchmark's own processes included):"
         f" {_loads(recording)} (recording)"
         + (f", {_loads(baseline)} (not recording)" if baseline else ""),
         "",
@@ -626,7 +631,8 @@ def report(
         return a, format(_median([metric(r) for r in baseline]), fmt) if baseline else ""
 
     row("packets sent by speakers, per window", *both(lambda r: r.sent, ",.0f"))
-    # Counts are read while packets are on their way: within about 1 % either side.
+    # Counts are read while packets are on their way, and a loaded machine holds some back
+    # (then lets them go): a few % either side.
     row("  share heard by listeners", *both(lambda r: r.listener_share, ".1%"))
     row("  share heard by speakers (12 seats each)", *both(lambda r: r.speaker_share, ".1%"))
     row("packets recorded (whole space, 13 tracks)", f"{received:,.0f}")
@@ -670,6 +676,7 @@ def report(
 
 async def run(opts: Options) -> str:
     restrict_host_addresses(["127.0.0.1"])
+    load_before = os.getloadavg()[0]
     packets = opus_packets()
     recording: list[Run] = []
     baseline: list[Run] = []
@@ -688,7 +695,7 @@ async def run(opts: Options) -> str:
                 lines = [x for x in log.read_text().splitlines() if not x.startswith("INFO")]
                 sys.stderr.write(f"--- {log.name}\n" + "\n".join(lines[-40:]) + "\n")
             raise
-    return report(opts, recording, baseline, enqueue_cost(packets))
+    return report(opts, recording, baseline, enqueue_cost(packets), load_before)
 
 
 def _note(text: str) -> None:
