@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from replay_api.deps import CatalogDep, SpaceDep, StoreDep
+from replay_api.deps import CatalogDep, StoreDep
 from replay_api.outputs import PUBLIC, media_response, published, text_response
 from workers import keys
 
@@ -35,11 +35,9 @@ def _content(media_type: str, description: str) -> dict[int | str, dict[str, Any
         **ERRORS,
     },
 )
-async def audio(
-    request: Request, space: SpaceDep, catalog: CatalogDep, store: StoreDep
-) -> Response:
+async def audio(request: Request, space_id: str, catalog: CatalogDep, store: StoreDep) -> Response:
     """The replay's audio: every speaker mixed, with byte ranges for seeking."""
-    output = await published(catalog, space, keys.AUDIO)
+    output = await published(catalog, space_id, keys.AUDIO)
     return await media_response(request, store, output, cache_control=PUBLIC)
 
 
@@ -51,11 +49,9 @@ async def audio(
         **ERRORS,
     },
 )
-async def peaks(
-    request: Request, space: SpaceDep, catalog: CatalogDep, store: StoreDep
-) -> Response:
+async def peaks(request: Request, space_id: str, catalog: CatalogDep, store: StoreDep) -> Response:
     """The replay's waveform: a minimum and maximum per 100 ms, as 8-bit values."""
-    output = await published(catalog, space, keys.PEAKS)
+    output = await published(catalog, space_id, keys.PEAKS)
     return await text_response(request, store, output, cache_control=PUBLIC)
 
 
@@ -68,8 +64,8 @@ async def peaks(
     },
 )
 async def captions(
-    request: Request, space: SpaceDep, catalog: CatalogDep, store: StoreDep
+    request: Request, space_id: str, catalog: CatalogDep, store: StoreDep
 ) -> Response:
     """The replay's captions, public like its audio."""
-    output = await published(catalog, space, keys.VTT)
+    output = await published(catalog, space_id, keys.VTT)
     return await text_response(request, store, output, cache_control=PUBLIC)

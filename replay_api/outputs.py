@@ -23,6 +23,7 @@ from fastapi import Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
 
 from replay_api.errors import NotFound, NotReady, Unavailable
+from stoa import errors as stoa_errors
 from stoa.catalog import Catalog, ProcessingRecord, ProcessingState, SpaceRecord, SpaceState
 from stoa.errors import ObjectNotFound, StorageError
 from stoa.storage import ObjectStore
@@ -79,15 +80,26 @@ def not_ready(space: SpaceRecord, processing: ProcessingRecord | None) -> NotRea
     )
 
 
-async def published(catalog: Catalog, space: SpaceRecord, name: str) -> Published:
+async def published(catalog: Catalog, space_id: str, name: str) -> Published:
     """The published output ``name`` (a ``workers.keys`` name) of a replayable space."""
-    processing = await asyncio.to_thread(catalog.processing, space.id)
+    # One trip to a worker thread for both reads: under load, each hop costs more than a read.
+    space, processing = await asyncio.to_thread(_space_and_processing, catalog, space_id)
     if space.state is not SpaceState.REPLAYABLE or processing is None:
         raise not_ready(space, processing)
     key = processing.outputs.get(name)
     if not key:
         raise NotFound(f"this space's replay has no {name} file")
     return Published(space, name, key)
+
+
+def _space_and_processing(
+    catalog: Catalog, space_id: str
+) -> tuple[SpaceRecord, ProcessingRecord | None]:
+    try:
+        space = catalog.get_space(space_id)
+    except stoa_errors.NotFound as exc:
+        raise NotFound(f"there is no space {space_id!r}") from exc
+    return space, catalog.processing(space_id)
 
 
 def not_modified(request: Request, etag: str) -> bool:

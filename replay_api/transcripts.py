@@ -96,7 +96,7 @@ async def transcript(
     space = viewer.space
     if not space.transcript_public:
         viewer.require_host("this transcript")
-    output = await published(catalog, space, _OUTPUT[fmt])
+    output = await published(catalog, space.id, _OUTPUT[fmt])
     return await text_response(
         request,
         store,
