@@ -9,11 +9,14 @@ run too, not only their 404s.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis import APIOperation
 from schemathesis.checks import not_a_server_error
 from schemathesis.generation import GenerationMode
@@ -103,6 +106,14 @@ class Run:
             case.validate_response(response, checks=[not_a_server_error])
         except (AssertionError, BaseExceptionGroup) as exc:
             self.failures.append(f"{operation.label}: {exc}")
+
+
+@pytest.fixture(autouse=True)
+def _hypothesis_home(tmp_path: Path) -> Iterator[None]:
+    # Hypothesis keeps caches under ./.hypothesis unless told otherwise: keep them in tmp.
+    set_hypothesis_home_dir(tmp_path / "hypothesis")
+    yield
+    set_hypothesis_home_dir(None)
 
 
 @pytest.fixture(autouse=True)
