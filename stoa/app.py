@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
         await service.start()
         if pipeline is not None:
             # After the recorder's recovery: spaces it archived are processed too.
-            await asyncio.to_thread(pipeline.start)
+            await asyncio.to_thread(pipeline.start, strict=False)
         try:
             yield
         finally:

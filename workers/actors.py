@@ -99,6 +99,10 @@ class Actors:
         message = CurrentMessage.get_current_message()
         message_id = message.message_id if message is not None else ""
         claim = self.context.catalog.begin_part(job.space_id, job.run, job.name, message_id)
+        if claim is Claim.DONE:
+            # Delivered again after its work was saved: if sending what it released failed
+            # then (the broker was away), this is the second chance to send it.
+            self.send(self.context.catalog.unsent_parts(job.space_id, job.run))
         if claim is not Claim.PROCEED:
             logger.info(
                 "skipping %s of space %s run %s: %s", job.name, job.space_id, job.run, claim

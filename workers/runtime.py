@@ -7,11 +7,13 @@ Without it, worker threads in this process do (`workers.embedded`).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from dramatiq.brokers.stub import StubBroker
 
 from stoa.catalog import Catalog
+from stoa.errors import StoaError
 from stoa.settings import Settings
 from stoa.storage import ObjectStore
 from workers.actors import Actors
@@ -19,6 +21,8 @@ from workers.broker import create_broker
 from workers.context import WorkerConfig, WorkerContext
 from workers.embedded import InProcessWorkers
 from workers.pipeline import Pipeline, Recovery
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,11 +47,23 @@ class PipelineRuntime:
         workers = InProcessWorkers(broker, threads) if isinstance(broker, StubBroker) else None
         return cls(Pipeline(context.catalog, actors), workers)
 
-    def start(self, *, recover: bool = True) -> Recovery | None:
-        """Start the worker threads (if any), then send what start-up owes (``recover``)."""
+    def start(self, *, recover: bool = True, strict: bool = True) -> Recovery | None:
+        """Start the worker threads (if any), then send what start-up owes (``recover``).
+
+        Not ``strict`` (a web server starting): a broker or database that is away is logged
+        and the server starts anyway; the next start sends what is owed.
+        """
         if self.workers is not None:
             self.workers.start()
-        return self.pipeline.recover() if recover else None
+        if not recover:
+            return None
+        try:
+            return self.pipeline.recover()
+        except StoaError:
+            if strict:
+                raise
+            logger.exception("could not send the pipeline's unfinished work; the next start will")
+            return None
 
     def close(self) -> None:
         if self.workers is not None:

@@ -32,7 +32,6 @@ from stoa.catalog.models import (
     utcnow,
 )
 from stoa.catalog.processing import (
-    CaptionRecord,
     Claim,
     Completion,
     PartRecord,
@@ -41,8 +40,8 @@ from stoa.catalog.processing import (
     ProcessingRecord,
     Publication,
     QueuedPart,
-    TrackSegmentRecord,
 )
+from stoa.catalog.segments import CaptionRecord, TrackSegmentRecord
 from stoa.errors import CatalogError, NotFound
 
 __all__ = [

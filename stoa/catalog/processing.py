@@ -1,4 +1,4 @@
-"""The catalog's side of processing: runs, their parts, and what recognition and captions found.
+"""The catalog's side of processing: each space's runs and their parts (segments: `segments.py`).
 
 A run is a set of parts (``prepare/<participant>``, ``transcribe/<participant>``, ``replay``,
 ``captions``, ...), each waiting for others by name; the workers decide what the parts are, the
@@ -17,7 +17,6 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,12 +35,16 @@ from stoa.catalog.models import (
     TrackSegment,
     utcnow,
 )
+from stoa.catalog.segments import (
+    CaptionRecord,
+    SegmentsCatalog,
+    TrackSegmentRecord,
+    replace_captions,
+    replace_track_segments,
+)
 from stoa.errors import NotFound
 
 DONE_STAGE = "done"
-
-# A recognized word: (start, end, text, probability).
-WordTuple = tuple[float, float, str, float]
 
 
 @dataclass(frozen=True)
@@ -134,27 +137,6 @@ class PartRecord:
         )
 
 
-@dataclass(frozen=True)
-class TrackSegmentRecord:
-    """A recognized segment, in seconds from the start of its track."""
-
-    start: float
-    end: float
-    text: str
-    words: tuple[WordTuple, ...] = ()
-
-
-@dataclass(frozen=True)
-class CaptionRecord:
-    """A segment of the merged timeline, in seconds on the space clock."""
-
-    speaker_id: str
-    speaker: str
-    start: float
-    end: float
-    text: str
-
-
 class Claim(enum.StrEnum):
     """What a message should do with its part (`ProcessingCatalog.begin_part`)."""
 
@@ -179,11 +161,8 @@ class Publication:
     applied: bool = True
 
 
-class ProcessingCatalog:
+class ProcessingCatalog(SegmentsCatalog):
     """Processing methods of `stoa.catalog.Catalog` (a mixin over its sessions)."""
-
-    def _session(self) -> AbstractContextManager[Session]:
-        raise NotImplementedError
 
     # Runs
 
@@ -328,6 +307,24 @@ class ProcessingCatalog:
                     )
         return released
 
+    def unsent_parts(self, space_id: str, run: int) -> list[QueuedPart]:
+        """Parts of a running run released but not (yet) taken by the broker."""
+        with self._session() as session:
+            row = session.get(Processing, space_id)
+            if row is None or row.run != run or row.state is not ProcessingState.RUNNING:
+                return []
+            query = select(ProcessingPart).where(
+                ProcessingPart.space_id == space_id,
+                ProcessingPart.run == run,
+                ProcessingPart.state == PartState.QUEUED,
+                ProcessingPart.sent_at.is_(None),
+            )
+            return [
+                QueuedPart(space_id, run, p.name, p.stage, p.message_id)
+                for p in session.scalars(query)
+                if p.message_id is not None
+            ]
+
     def mark_sent(self, part: QueuedPart) -> None:
         """The broker took the part's message."""
         with self._session() as session:
@@ -400,9 +397,9 @@ class ProcessingCatalog:
             if part.state is PartState.DONE:
                 return Completion(applied=False)
             if track_segments is not None:
-                _replace_track_segments(session, space_id, run, *track_segments)
+                replace_track_segments(session, space_id, run, *track_segments)
             if captions is not None:
-                _replace_captions(session, space_id, run, captions)
+                replace_captions(session, space_id, run, captions)
             _finish(part, result, elapsed_s)
             session.flush()
             released = _release(session, space_id, run)
@@ -461,54 +458,6 @@ class ProcessingCatalog:
             row.error = reason
             row.updated_at = utcnow()
             return True
-
-    # Segments
-
-    def track_segments(self, space_id: str, run: int) -> dict[str, list[TrackSegmentRecord]]:
-        """Each track's recognized segments in a run, by participant id."""
-        query = (
-            select(TrackSegment)
-            .where(TrackSegment.space_id == space_id, TrackSegment.run == run)
-            .order_by(TrackSegment.participant_id, TrackSegment.position)
-        )
-        found: dict[str, list[TrackSegmentRecord]] = {}
-        with self._session() as session:
-            for seg in session.scalars(query):
-                found.setdefault(seg.participant_id, []).append(
-                    TrackSegmentRecord(
-                        start=seg.start,
-                        end=seg.end,
-                        text=seg.text,
-                        words=tuple(
-                            (float(w[0]), float(w[1]), str(w[2]), float(w[3])) for w in seg.words
-                        ),
-                    )
-                )
-        return found
-
-    def caption_segments(self, space_id: str, run: int | None = None) -> list[CaptionRecord]:
-        """The merged timeline of a run; by default the published one (the search index)."""
-        with self._session() as session:
-            if run is None:
-                row = session.get(Processing, space_id)
-                if row is None or row.published_run is None:
-                    return []
-                run = row.published_run
-            query = (
-                select(CaptionSegment)
-                .where(CaptionSegment.space_id == space_id, CaptionSegment.run == run)
-                .order_by(CaptionSegment.position)
-            )
-            return [
-                CaptionRecord(
-                    speaker_id=c.speaker_id,
-                    speaker=c.speaker,
-                    start=c.start,
-                    end=c.end,
-                    text=c.text,
-                )
-                for c in session.scalars(query)
-            ]
 
 
 def _message_id() -> str:
@@ -591,53 +540,3 @@ def _refresh(session: Session, row: Processing) -> None:
     if row.state is not ProcessingState.FAILED:
         row.stage = unfinished[0].stage if unfinished else DONE_STAGE
     row.updated_at = utcnow()
-
-
-def _replace_track_segments(
-    session: Session,
-    space_id: str,
-    run: int,
-    participant_id: str,
-    segments: Sequence[TrackSegmentRecord],
-) -> None:
-    session.execute(
-        delete(TrackSegment).where(
-            TrackSegment.space_id == space_id,
-            TrackSegment.run == run,
-            TrackSegment.participant_id == participant_id,
-        )
-    )
-    session.add_all(
-        TrackSegment(
-            space_id=space_id,
-            run=run,
-            participant_id=participant_id,
-            position=i,
-            start=s.start,
-            end=s.end,
-            text=s.text,
-            words=[list(w) for w in s.words],
-        )
-        for i, s in enumerate(segments)
-    )
-
-
-def _replace_captions(
-    session: Session, space_id: str, run: int, captions: Sequence[CaptionRecord]
-) -> None:
-    session.execute(
-        delete(CaptionSegment).where(CaptionSegment.space_id == space_id, CaptionSegment.run == run)
-    )
-    session.add_all(
-        CaptionSegment(
-            space_id=space_id,
-            run=run,
-            position=i,
-            speaker_id=c.speaker_id,
-            speaker=c.speaker,
-            start=c.start,
-            end=c.end,
-            text=c.text,
-        )
-        for i, c in enumerate(captions)
-    )

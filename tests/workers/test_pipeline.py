@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import dramatiq
 import numpy as np
 import pytest
 
@@ -359,3 +360,26 @@ def test_a_recorded_space_never_started_is_started_at_start_up(
     assert recovery is not None and recovery.spaces_started == [recorded.space.id]
     runtime.pipeline.wait(recorded.space.id, 1, timeout=120)
     assert sqlite_catalog.get_space(recorded.space.id).state is SpaceState.REPLAYABLE
+
+
+def test_a_broker_outage_while_releasing_the_next_stage_is_retried(
+    make: Make, sqlite_catalog: Catalog, recorded: RecordedSpace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = make()
+    broker = runtime.pipeline.actors.broker
+    enqueue = broker.enqueue
+    refused: list[str] = []
+
+    def flaky(message: dramatiq.Message[object], *, delay: int | None = None) -> object:
+        if message.actor_name == "stoa_captions" and not refused:
+            refused.append(message.message_id)
+            raise dramatiq.errors.ConnectionClosed(OSError("the broker went away"))
+        return enqueue(message, delay=delay)
+
+    monkeypatch.setattr(broker, "enqueue", flaky)
+    run_through(runtime, recorded.space.id)
+    # The last transcription was saved, its release failed; delivered again, it sends it.
+    assert refused
+    assert sqlite_catalog.get_space(recorded.space.id).state is SpaceState.REPLAYABLE
+    captions = sqlite_catalog.part(recorded.space.id, 1, Stage.CAPTIONS)
+    assert captions.state is PartState.DONE and captions.attempts == 1
