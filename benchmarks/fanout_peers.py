@@ -62,6 +62,7 @@ _TIMESPEC = struct.Struct("@qq")
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 PAYLOAD_BYTES = 80  # a 32 kb/s Opus voice frame
 LATENCY_SAMPLES = 20_000
+CONNECT_ATTEMPTS = 3
 
 logger = logging.getLogger("fanout_peers")
 
@@ -85,7 +86,7 @@ class SpeakerTrack(MediaStreamTrack):
         self.index = 0
         self._start: float | None = None
 
-    async def recv(self) -> av.Packet:
+    async def recv(self) -> av.Packet:  # type: ignore[type-arg]
         if self.readyState != "live":
             raise MediaStreamError
         loop = asyncio.get_running_loop()
@@ -167,7 +168,7 @@ class Listener:
 
     def read_own_socket(self) -> None:
         """Take the connection's sockets over from the event loop's transports (asyncio)."""
-        loop = asyncio.get_running_loop()
+        loop: Any = asyncio.get_running_loop()  # its private reader registry
         dtls = self.pc.getTransceivers()[0].receiver.transport
         for protocol in dtls.transport._connection._protocols:
             fileno = protocol.transport.get_extra_info("socket").fileno()
@@ -273,11 +274,18 @@ class ListenerPool:
 
             async def one() -> Listener | None:
                 async with gate:
-                    try:
-                        return await connect(client)
-                    except Exception as exc:  # reported as a count; the log says why
-                        logger.warning("a %s listener failed to connect: %r", group, exc)
-                        return None
+                    for attempt in range(CONNECT_ATTEMPTS):
+                        try:
+                            return await connect(client)
+                        except httpx.TransportError as exc:
+                            # uvicorn closing a keep-alive connection as a request goes out.
+                            logger.info("connecting again after %r", exc)
+                            if attempt + 1 == CONNECT_ATTEMPTS:
+                                logger.warning("a %s listener failed to connect: %r", group, exc)
+                        except Exception as exc:  # reported as a count; the log says why
+                            logger.warning("a %s listener failed to connect: %r", group, exc)
+                            break
+                    return None
 
             made = await asyncio.gather(*(one() for _ in range(command["count"])))
         listeners = [listener for listener in made if listener is not None]
@@ -416,10 +424,10 @@ def _quiet_receivers() -> None:
             await asyncio.Event().wait()
         receiver._RTCRtpReceiver__rtcp_exited.set()
 
-    aiortc.rtcrtpreceiver.threading = types.SimpleNamespace(  # type: ignore[assignment]
+    aiortc.rtcrtpreceiver.threading = types.SimpleNamespace(  # type: ignore[attr-defined, assignment]
         Thread=NoThread, Event=threading.Event
     )
-    aiortc.rtcrtpreceiver.RTCRtpReceiver._run_rtcp = run_rtcp  # type: ignore[method-assign]
+    aiortc.rtcrtpreceiver.RTCRtpReceiver._run_rtcp = run_rtcp  # type: ignore[method-assign, assignment]
 
 
 async def run_listeners() -> None:

@@ -70,7 +70,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]
 import uvloop
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
@@ -369,7 +369,7 @@ async def _wait_ready(pools: list[Child], group: str, expected: int) -> int:
     deadline = time.monotonic() + READY_TIMEOUT
     while True:
         replies = await asyncio.gather(*(pool.call(op="status") for pool in pools))
-        ready = sum(r["ready"].get(group, 0) for r in replies)
+        ready = sum(int(r["ready"].get(group, 0)) for r in replies)
         if ready >= expected or time.monotonic() > deadline:
             return ready
         await asyncio.sleep(0.25)
