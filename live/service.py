@@ -117,6 +117,7 @@ class LiveService:
             participant_id=host.id,
             space_id=space.id,
             valid_from=scheduled_for.timestamp() if scheduled_for else 0.0,
+            host=True,
         )
         return space, host, token
 
@@ -182,7 +183,9 @@ class LiveService:
         if token:
             caller = await self.authenticate(space_id, token)
             return caller.member, self.signer.issue(
-                participant_id=caller.member.id, space_id=space_id
+                participant_id=caller.member.id,
+                space_id=space_id,
+                host=caller.member.role is Role.HOST,
             )
         space = await self.space(space_id)
         if space.state in _OVER:

@@ -22,20 +22,24 @@ class TokenClaims:
 class TokenSigner:
     """Signs and verifies participant tokens with one secret key."""
 
-    def __init__(self, key: str, ttl_seconds: int) -> None:
+    def __init__(self, key: str, ttl_seconds: int, host_ttl_seconds: int | None = None) -> None:
         self._key = key
         self._ttl = ttl_seconds
+        self._host_ttl = host_ttl_seconds or ttl_seconds
 
-    def issue(self, *, participant_id: str, space_id: str, valid_from: float = 0.0) -> str:
+    def issue(
+        self, *, participant_id: str, space_id: str, valid_from: float = 0.0, host: bool = False
+    ) -> str:
         """A token valid for the TTL from now, or from ``valid_from`` if later (a host's
-        token for a space scheduled next week must still start it)."""
+        token for a space scheduled next week must still start it). A host's token lives
+        longer: it is their key to the space's transcript long after the space."""
         now = int(time.time())
         claims = {
             "sub": participant_id,
             "space": space_id,
             "aud": _AUDIENCE,
             "iat": now,
-            "exp": max(now, int(valid_from)) + self._ttl,
+            "exp": max(now, int(valid_from)) + (self._host_ttl if host else self._ttl),
         }
         return jwt.encode(claims, self._key, algorithm=_ALGORITHM)
 

@@ -62,7 +62,9 @@ def create_app(settings: Settings, *, relay: bool = True, pages: bool = True) ->
     pipeline = PipelineRuntime.from_settings(settings, catalog, store) if relay else None
     service = LiveService(
         catalog,
-        TokenSigner(settings.signing_key(), settings.token_ttl_seconds),
+        TokenSigner(
+            settings.signing_key(), settings.token_ttl_seconds, settings.host_token_ttl_seconds
+        ),
         RelayConfig(
             ice_servers=tuple(settings.ice_servers),
             announced_address=settings.rtc_announced_address,

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(
         default=12 * 3600, gt=0, description="Lifetime of a participant token."
     )
+    host_token_ttl_seconds: int = Field(
+        default=90 * 86400,
+        gt=0,
+        description="Lifetime of a host's token, their key to the space's transcript.",
+    )
     ice_servers: list[IceServer] = Field(
         default_factory=list,
         description=(

@@ -93,3 +93,16 @@ def test_a_host_token_for_a_scheduled_space_outlives_the_wait() -> None:
     claims = jwt.decode(token, options={"verify_signature": False})
     assert claims["exp"] >= int(next_week) + 60
     assert signer.verify(token, space_id="s").participant_id == "h"
+
+
+def test_a_host_token_lives_longer() -> None:
+    signer = TokenSigner("k" * 40, ttl_seconds=60, host_ttl_seconds=90 * 86400)
+    host = jwt.decode(
+        signer.issue(participant_id="h", space_id="s", host=True),
+        options={"verify_signature": False},
+    )
+    guest = jwt.decode(
+        signer.issue(participant_id="g", space_id="s"), options={"verify_signature": False}
+    )
+    assert host["exp"] - host["iat"] == 90 * 86400
+    assert guest["exp"] - guest["iat"] == 60
