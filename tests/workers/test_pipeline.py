@@ -21,6 +21,7 @@ from stoa.errors import StorageUnavailable
 from stoa.search import parse
 from stoa.storage import ObjectStore
 from stoa.storage.local import LocalStore
+from stoa.storage.s3 import S3Config, S3Store
 from tests.workers.conftest import make_context
 from tests.workers.spaces import PHRASES, Placed, RecordedSpace, record_space
 from transcribe.engine import Engine, TranscribeOptions
@@ -383,3 +384,17 @@ def test_a_broker_outage_while_releasing_the_next_stage_is_retried(
     assert sqlite_catalog.get_space(recorded.space.id).state is SpaceState.REPLAYABLE
     captions = sqlite_catalog.part(recorded.space.id, 1, Stage.CAPTIONS)
     assert captions.state is PartState.DONE and captions.attempts == 1
+
+
+def test_a_space_in_s3_becomes_replayable(
+    s3_config: S3Config, sqlite_catalog: Catalog, tmp_path: Path, make: Make
+) -> None:
+    """The same pipeline on S3 (moto's server): downloads, uploads, listing, deleting."""
+    s3 = S3Store(s3_config)
+    recorded = record_space(sqlite_catalog, s3, tmp_path / "recordings", PLACED, DURATION)
+    runtime = make(store_=s3)
+    run_through(runtime, recorded.space.id)
+    record = sqlite_catalog.processing(recorded.space.id)
+    assert record is not None and record.state is ProcessingState.DONE, record
+    assert all(s3.exists(k) for k in record.outputs.values())
+    assert not s3.list(keys.speech_prefix(recorded.space.id, 1) + "/")
