@@ -36,7 +36,7 @@ and whatever else runs ("other", from /proc/stat) compete with the relay for cor
 table shows their CPU too. Loss and latency at a step where "other" is high say more about
 the machine than about the relay; relay CPU time is the steadier measure.
 
-Usage, from the repository root (defaults take about four minutes on two cores)::
+Usage, from the repository root (defaults take three to six minutes on two cores)::
 
     python -m benchmarks.relay_fanout
     python -m benchmarks.relay_fanout --steps 100,300,600 --duration 15 --baseline-steps 10,20
