@@ -33,7 +33,7 @@ from aiortc.sdp import SessionDescription
 
 from live.errors import InvalidOffer
 from live.room import STAGE_SEATS, AudioState
-from live.rtp_hooks import RtpSink, set_sender_ssrc, tap_receiver, tap_sender_reports
+from live.rtp_hooks import RtpSink, carry_seat, tap_receiver, tap_sender_reports
 from live.seat import SeatStream
 from stoa.settings import IceServer
 
@@ -159,7 +159,7 @@ class RoomRelay:
         for transceiver, seat in zip(seat_transceivers, seats, strict=True):
             transceiver.direction = "sendonly"
             transceiver.sender.replaceTrack(_SilentTrack())
-            set_sender_ssrc(transceiver.sender, seat.ssrc)
+            carry_seat(transceiver.sender, seat.ssrc)
         if publishes:
             transceivers[0].direction = "recvonly"
 

@@ -9,8 +9,10 @@ import inspect
 
 import aioice.ice
 import httpx
-from aiortc import RTCRtpReceiver
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+import pylibsrtp
+import pylibsrtp._binding as pylibsrtp_binding
+from aiortc import RTCRtpReceiver, RTCRtpSender
+from aiortc.rtcdtlstransport import RTCDtlsTransport, RtpRouter
 from aiortc.sdp import SessionDescription
 
 from live.service import LiveService
@@ -32,6 +34,20 @@ def test_private_api_is_where_the_hooks_expect_it() -> None:
     assert callable(aioice.ice.get_host_addresses)
     assert "get_host_addresses(" in inspect.getsource(aioice.ice.Connection.gather_candidates)
     assert "_nominated" in inspect.getsource(aioice.ice.Connection)
+    # The fast receive path: a socket callback looked up on the protocol, the router's tables.
+    assert "_protocols" in inspect.getsource(aioice.ice.Connection)
+    assert "ssrc_table" in inspect.getsource(RtpRouter)
+    assert "payload_type_table" in inspect.getsource(RtpRouter)
+    assert "_rx_srtp" in inspect.getsource(RTCDtlsTransport._recv_next)
+    # The lean SRTP send: pylibsrtp's binding and its Session's buffer.
+    assert callable(pylibsrtp_binding.lib.srtp_protect)
+    assert callable(pylibsrtp_binding.lib.srtp_protect_rtcp)
+    session_source = inspect.getsource(pylibsrtp.Session.__init__)
+    assert all(f"self.{name}" in session_source for name in ("_srtp", "_cdata", "_buffer"))
+    # carry_seat replaces the report loop; stop() waits on the events it sets.
+    stop = inspect.getsource(RTCRtpSender.stop)
+    assert "__rtcp_started.wait()" in stop and "__rtcp_exited.wait()" in stop
+    assert "self._run_rtcp()" in inspect.getsource(RTCRtpSender.send)
 
 
 async def test_hooks_hold_on_a_real_connection(live_server: LiveServer) -> None:
@@ -54,6 +70,11 @@ async def test_hooks_hold_on_a_real_connection(live_server: LiveServer) -> None:
             # Every sink sends on the fast path (SRTP straight to the nominated pair's socket).
             sinks = room.connections[listener.participant_id].sinks
             assert len(sinks) == 13 and all(sink.fast for sink in sinks)
+            # The seats send the sender reports; aiortc's loop does not.
+            assert all(sink.reports for sink in sinks)
+            # The speaker's socket takes the fast receive path.
+            protocols = receiver.transport.transport._connection._protocols
+            assert all(type(p.datagram_received).__name__ == "_FastDatagrams" for p in protocols)
             # Each seat's sender announced the seat stream's SSRC in the answer.
             answer = SessionDescription.parse(
                 room.connections[listener.participant_id].pc.localDescription.sdp
