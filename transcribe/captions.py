@@ -78,7 +78,7 @@ def to_srt(segments: Iterable[SpeakerSegment]) -> str:
             start=timedelta(seconds=round(cue.start, 3)),
             end=timedelta(seconds=round(cue.end, 3)),
             content="\n".join(
-                [f"{_label(cue)}: {_srt_safe(cue.lines[0])}"]
+                [_srt_safe(f"{_label(cue)}: {cue.lines[0]}")]
                 + [_srt_safe(line) for line in cue.lines[1:]]
             ),
         )
@@ -193,8 +193,13 @@ def _vtt_escape(text: str) -> str:
 
 
 def _srt_safe(text: str) -> str:
-    # A line holding "-->" reads as cue timings to some parsers.
-    return text.replace("-->", "->")
+    """Text that SRT players show as it is.
+
+    SRT has no escapes, and players read ``<i>``, ``<font ...>`` and ``{\\an8}`` in it as
+    styling; a line holding ``-->`` reads as cue timings to some parsers. Angle brackets
+    become their single-quote look-alikes and a brace is kept from opening an override.
+    """
+    return text.replace("<", "\u2039").replace(">", "\u203a").replace("{\\", "{ \\")
 
 
 def _vtt_time(seconds: float) -> str:

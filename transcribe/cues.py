@@ -10,7 +10,7 @@ balanced. Each speaker's cues follow one another; two speakers' cues overlap whe
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from transcribe.segments import SpeakerSegment, Word, clean_text
@@ -65,8 +65,27 @@ def cues(
                 held = candidate
         if held:
             found.append(_cue(segment, held, max_chars, max_lines, first_line_prefix, max_seconds))
+    found = _one_after_another(found)
     found.sort(key=lambda cue: (cue.start, cue.end, cue.speaker_id))
     return found
+
+
+def _one_after_another(found: list[Cue]) -> list[Cue]:
+    """Each speaker's cues in turn, none overlapping the next.
+
+    Words said in no time (a zero-length word at a segment's end) still get ``MIN_SECONDS`` on
+    screen, which can reach into the speaker's next cue: that one then starts as this ends.
+    """
+    out: list[Cue] = []
+    last_end: dict[str, float] = {}
+    for cue in sorted(found, key=lambda c: (c.speaker_id, c.start, c.end)):
+        floor = last_end.get(cue.speaker_id, cue.start)
+        if cue.start < floor:
+            start = floor
+            cue = replace(cue, start=start, end=round(max(cue.end, start + MIN_SECONDS), 3))
+        last_end[cue.speaker_id] = cue.end
+        out.append(cue)
+    return out
 
 
 def _cue(

@@ -111,3 +111,21 @@ def test_random_words_always_fit() -> None:
         )
         segment = SpeakerSegment("u", "U", words[0].start, words[-1].end, " ".join(texts), words)
         assert_readable(cues([segment]))
+
+
+def test_a_speakers_cues_never_overlap_even_after_a_zero_length_word() -> None:
+    # As the tiny model once gave: a segment of one word said in no time, and the speaker's
+    # next segment starting at that very moment.
+    first = SpeakerSegment(
+        "u1", "Ada", 140.342, 140.342, "then", (Word(140.342, 140.342, "then", 0.5),)
+    )
+    second = SpeakerSegment(
+        "u1", "Ada", 140.342, 140.602, "we", (Word(140.342, 140.602, "we", 0.5),)
+    )
+    other = SpeakerSegment("u2", "Bo", 140.2, 140.5, "hi", (Word(140.2, 140.5, "hi", 0.5),))
+    found = cues([first, second, other])
+    own = sorted((c.start, c.end) for c in found if c.speaker_id == "u1")
+    assert all(a[1] <= b[0] for a, b in zip(own, own[1:], strict=False)), own
+    assert all(c.end > c.start for c in found)
+    # Other speakers may overlap: they talk at once.
+    assert any(c.speaker_id == "u2" and c.start == 140.2 for c in found)
