@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from stoa.search import Hit, SearchIndex, snippet
-from stoa.search.query import Query
+from stoa.search import SearchIndex
+from stoa.search.query import Query, Term
 
 VISIBLE_STATES = ("replayable",)
 
@@ -52,47 +52,37 @@ class PostgresIndex(SearchIndex):
             for statement in _SCHEMA:
                 connection.execute(text(statement))
 
-    def search(
-        self, query: Query, *, space_id: str | None = None, limit: int = 20, offset: int = 0
-    ) -> list[Hit]:
+    def _tier(
+        self, query: Query, space_id: str | None, count: int, skip: int
+    ) -> list[tuple[int, str]]:
         expression, params = ts_query(query)
-        params.update(limit=limit, offset=offset)
-        where = ""
+        params.update(count=count, skip=skip)
         if space_id is not None:
-            where = " AND d.space_id = :space_id"
+            where = "d.space_id = :space_id"
             params["space_id"] = space_id
-        visible = ", ".join(f"'{s}'" for s in VISIBLE_STATES)
-        space_filter = "" if space_id is not None else f"WHERE s.state IN ({visible})"
-        # Matches first, through the GIN index (materialized, so the planner cannot turn it
-        # into one index probe per space), then the spaces they belong to.
+        else:
+            where = "s.state IN (" + ", ".join(f"'{s}'" for s in VISIBLE_STATES) + ")"
+        # Matches come from the GIN index, then the newest are kept (a top-N sort). "+ 0"
+        # keeps the planner from walking the primary key backwards and testing every row,
+        # which is a full scan for a rare word.
         sql = f"""
-            WITH q AS (SELECT {expression} AS query),
-            matches AS MATERIALIZED (
-                SELECT d.space_id, d.speaker_id, d.speaker, d.start, d."end", d.text,
-                       ts_rank_cd(d.tsv, q.query) AS rank
-                FROM search_documents d, q
-                WHERE d.tsv @@ q.query{where}
-            )
-            SELECT m.space_id, s.title, m.speaker_id, m.speaker, m.start, m."end", m.text, m.rank
-            FROM matches m
-            JOIN spaces s ON s.id = m.space_id
-            {space_filter}
-            ORDER BY m.rank DESC, m.space_id, m.start
-            LIMIT :limit OFFSET :offset
+            SELECT d.id, d.text
+            FROM search_documents d
+            JOIN spaces s ON s.id = d.space_id
+            WHERE d.tsv @@ ({expression}) AND {where}
+            ORDER BY d.id + 0 DESC
+            LIMIT :count OFFSET :skip
         """
         with self.engine.connect() as connection:
-            rows = connection.execute(text(sql), params).all()
-        return [
-            Hit(
-                space_id=r[0],
-                space_title=r[1],
-                speaker_id=r[2],
-                speaker=r[3],
-                start=float(r[4]),
-                end=float(r[5]),
-                text=r[6],
-                snippet=snippet(r[6], query),
-                rank=float(r[7]),
-            )
-            for r in rows
-        ]
+            return [(r[0], r[1]) for r in connection.execute(text(sql), params)]
+
+    def _frequency(self, term: Term, cap: int) -> int:
+        expression, params = ts_query(Query((term,), ""))
+        sql = f"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM search_documents WHERE tsv @@ ({expression}) LIMIT :cap
+            ) AS found
+        """
+        with self.engine.connect() as connection:
+            found = connection.execute(text(sql), {**params, "cap": cap}).scalar()
+        return int(found or 0)

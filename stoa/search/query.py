@@ -15,6 +15,8 @@ from stoa.errors import InvalidQuery
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 12
+MIN_PREFIX = 3
+"""Letters a prefix needs: ``a*`` would be every word starting with a, thousands of them."""
 # Words as both SQLite's unicode61 tokenizer and PostgreSQL's "simple" parser see them.
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PART = re.compile(r'"([^"]*)"|(\S+)')
@@ -64,7 +66,13 @@ def parse(text: str) -> Query:
             continue
         # "foo-bar*" is the words foo and bar*, as the index split them.
         terms.extend(Term((w,)) for w in found[:-1])
-        terms.append(Term((found[-1],), prefix=prefix and _WORD.fullmatch(found[-1]) is not None))
+        last = found[-1]
+        prefix = prefix and _WORD.fullmatch(last) is not None
+        if prefix and len(last) < MIN_PREFIX:
+            raise InvalidQuery(
+                f"a prefix needs at least {MIN_PREFIX} letters: {last}* is too short"
+            )
+        terms.append(Term((last,), prefix=prefix))
     if not terms:
         raise InvalidQuery("type at least one word to search for")
     if len(terms) > MAX_TERMS:

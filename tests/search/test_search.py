@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from stoa.catalog import Catalog
 from stoa.errors import InvalidQuery
 from stoa.search import Document, Hit, SearchIndex, open_index, parse, snippet
 from stoa.search.query import Query, Term, words
+from stoa.search.rank import Scorer, idf
 
 
 @pytest.fixture
@@ -180,6 +182,9 @@ def test_parse() -> None:
             parse(empty)
     with pytest.raises(InvalidQuery):
         parse("x" * 201)
+    with pytest.raises(InvalidQuery, match="at least 3 letters"):
+        parse("night ab*")
+    assert parse("abc*").terms == (Term(("abc",), prefix=True),)
     with pytest.raises(InvalidQuery):
         parse(" ".join(f"w{i}" for i in range(13)))
 
@@ -193,14 +198,12 @@ def test_snippets_are_escaped_and_marked() -> None:
     assert out.endswith("…")
 
 
-def test_same_hits_on_both_databases(tmp_path: object, postgres_url: str) -> None:
+def test_same_hits_on_both_databases(tmp_path: Path, postgres_url: str) -> None:
     """The same synthetic data in SQLite and PostgreSQL: the same hits for every query."""
-    from pathlib import Path
-
     rng = random.Random(3)
     vocabulary = [f"w{i}" for i in range(300)] + ["night", "jazz", "review", "transcript"]
     indexes = []
-    for url in (f"sqlite:///{Path(str(tmp_path)) / 'p.db'}", postgres_url):
+    for url in (f"sqlite:///{tmp_path / 'p.db'}", postgres_url):
         catalog = Catalog(url)
         catalog.migrate()
         index = open_index(catalog.engine)
@@ -227,13 +230,98 @@ def test_same_hits_on_both_databases(tmp_path: object, postgres_url: str) -> Non
     for _, index in indexes:
         for sid in ids:
             index.replace_space(sid, documents[sid])
-    queries = ["night", "jazz review", '"night jazz"', "w1*", "w12*", "transcript w7", "w299"]
+    queries = ["night", "jazz review", '"night jazz"', "w10*", "w12*", "transcript w7", "w299"]
     texts = {(d.space_id, d.start): d.text for docs in documents.values() for d in docs}
     total = 0
     for q in queries:
-        results = [found(index.search(parse(q), limit=10_000)) for _, index in indexes]
-        assert results[0] == results[1] == oracle(parse(q), texts), q
+        results = [index.search(parse(q), limit=10_000) for _, index in indexes]
+        assert found(results[0]) == found(results[1]) == oracle(parse(q), texts), q
+        # Ranking is shared, so the order is the same too, across tiers (1,000 segments).
+        in_order = [[(h.space_id, h.start) for h in hits] for hits in results]
+        assert in_order[0] == in_order[1], q
+        assert [h.rank for h in results[0]] == pytest.approx([h.rank for h in results[1]])
         total += len(results[0])
     assert total > 100
     for catalog, _ in indexes:
         catalog.close()
+
+
+def test_hits_come_in_tiers_of_the_newest_matches_ranked_within(catalog: Catalog) -> None:
+    index = open_index(catalog.engine, tier=3)
+    index.create_schema()
+    old, new = space(catalog, "Old"), space(catalog, "New")
+    index.replace_space(
+        old,
+        [
+            doc(old, 0.0, "a long segment that says night once and then goes on and on"),
+            doc(old, 1.0, "night"),
+            doc(old, 2.0, "no match here"),
+            doc(old, 3.0, "night and more words after it"),
+        ],
+    )
+    index.replace_space(
+        new,
+        [
+            doc(new, 0.0, "night night"),
+            doc(new, 1.0, "one night in a rather long sentence about nothing much"),
+            doc(new, 2.0, "the night is short"),
+        ],
+    )
+    pages = [index.search(parse("night"), limit=2, offset=o) for o in (0, 2, 4, 6)]
+    order = [(h.space_id, h.start) for page in pages for h in page]
+    # Tier 1: the newest three matches (all of New's), best first: twice beats once, short
+    # beats long. Tier 2: Old's, the bare word first.
+    assert order == [
+        (new, 0.0),
+        (new, 2.0),
+        (new, 1.0),
+        (old, 1.0),
+        (old, 3.0),
+        (old, 0.0),
+    ]
+    assert pages[-1] == []
+    scores = [h.rank for page in pages for h in page]
+    assert scores[0] > scores[1] > scores[2] and scores[3] > scores[4]
+
+
+def test_bm25_weighs_rare_words_above_common_ones() -> None:
+    query = parse('jazz "the night"')
+    common, rare = idf(1000, 900), idf(1000, 3)
+    assert rare > common > 0
+    scorer = Scorer(query, [rare, common + common])
+    ranked = scorer.rank(
+        [
+            (3, "jazz the night, the night, the night"),
+            (2, "jazz jazz jazz the night"),
+            (1, "jazz THE Night"),
+        ]
+    )
+    # The rare word repeated counts for more than the common phrase repeated.
+    assert [id_ for id_, _ in ranked][0] == 2
+    one = Scorer(parse("trans*"), [1.0]).rank([(2, "transcribe, transcript"), (1, "trans")])
+    assert [id_ for id_, _ in one] == [2, 1]
+
+
+def test_an_sqlite_index_from_before_ids_fell_is_turned_around(tmp_path: Path) -> None:
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.db'}")
+    catalog.migrate()
+    index = open_index(catalog.engine)
+    index.create_schema()
+    older, newer = space(catalog, "Older"), space(catalog, "Newer")
+    with catalog.engine.begin() as connection:
+        # As the index used to write them: rising ids, the newest highest.
+        for id_, sid in ((1, older), (2, newer)):
+            connection.execute(
+                text(
+                    'INSERT INTO search_documents (id, space_id, speaker_id, speaker, start, "end",'
+                    " text) VALUES (:id, :sid, 'ann', 'Ann', 0, 1, 'night falls')"
+                ),
+                {"id": id_, "sid": sid},
+            )
+    index.create_schema()
+    with catalog.engine.connect() as connection:
+        assert connection.execute(text("SELECT max(id) FROM search_documents")).scalar() == -1
+    assert [h.space_id for h in index.search(parse("night"))] == [newer, older]
+    index.replace_space(older, [doc(older, 0.0, "night falls")])
+    assert [h.space_id for h in index.search(parse("night"))] == [older, newer]
+    catalog.close()
