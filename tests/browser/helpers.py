@@ -91,4 +91,6 @@ def seats(page: Page) -> list[str]:
 
 
 def you(page: Page) -> dict[str, object]:
+    """This page's own participant, once its room snapshot has said who it is."""
+    page.wait_for_function("window.stoa.state.you !== null")
     return dict(page.evaluate("({...window.stoa.state.you})"))
