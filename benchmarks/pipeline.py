@@ -291,7 +291,7 @@ def main() -> None:
             f"| {run.load:.2f} |"
         )
     speedup = one.seconds / two.seconds
-    specs = plan(catalog.tracks(recorded.space.id))
+    specs = plan(catalog.tracks(recorded.space.id), config.piece_seconds)
     ideal = simulate(one, specs, 1) / simulate(one, specs, 2)
     print()
     print(f"speed-up with two worker processes: {speedup:.2f}× (goal ≥ 1.8×)")

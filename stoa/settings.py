@@ -111,6 +111,26 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$",
         description="Queue name (RabbitMQ) and key prefix (Redis) of the workers' messages.",
     )
+    redis_heartbeat_timeout_seconds: int = Field(
+        default=60,
+        ge=5,
+        description=(
+            "Redis broker only: seconds a worker goes without a heartbeat (it sends one about "
+            "every second) before it counts as dead and the parts it held go back to the "
+            "queue, for another worker to do again, about a tenth of this later. Shorter "
+            "brings a killed worker's work back sooner, but a worker cut off from Redis that "
+            "long has its part done twice, and the machines' clocks must agree well within it."
+        ),
+    )
+    transcribe_piece_seconds: int = Field(
+        default=300,
+        ge=30,
+        description=(
+            "Longest piece of a track that one transcription message recognizes: a longer "
+            "track is split in silence into pieces this long at most, which separate workers "
+            "recognize at once. Takes effect for runs started after it changes."
+        ),
+    )
     worker_threads: int = Field(
         default=2,
         ge=1,

@@ -97,6 +97,7 @@ def test_a_list_that_is_not_json_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
         ("STOA_REACTION_BURST", "0"),
         ("STOA_REACTION_PER_SECOND", "0"),
         ("STOA_MAX_BODY_BYTES", "10"),
+        ("STOA_REDIS_HEARTBEAT_TIMEOUT_SECONDS", "4"),
     ],
 )
 def test_out_of_range_values_are_refused(

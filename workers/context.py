@@ -18,7 +18,9 @@ from stoa.search import SearchIndex, open_index
 from stoa.storage import ObjectStore
 from transcribe.engine import Engine, TranscribeOptions, create_engine
 from transcribe.errors import ModelError
+from workers.broker import DEFAULT_REDIS_HEARTBEAT_TIMEOUT_S
 from workers.errors import ModelUnavailable
+from workers.plan import DEFAULT_PIECE_SECONDS
 
 if TYPE_CHECKING:
     from stoa.settings import Settings
@@ -44,6 +46,10 @@ class WorkerConfig:
     retries: RetryPolicy = field(default_factory=RetryPolicy)
     progress_interval_s: float = 2.0
     """How often a long part writes its progress to the catalog."""
+    redis_heartbeat_timeout_s: float = DEFAULT_REDIS_HEARTBEAT_TIMEOUT_S
+    """Redis: how long a silent worker keeps its messages before they go back to the queue."""
+    piece_seconds: float = DEFAULT_PIECE_SECONDS
+    """The longest piece of a track one transcription part recognizes (`workers.plan`)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkerConfig:
@@ -51,6 +57,8 @@ class WorkerConfig:
             transcribe=TranscribeOptions.from_settings(settings),
             scratch_dir=settings.data_dir / "work",
             namespace=settings.broker_namespace,
+            redis_heartbeat_timeout_s=settings.redis_heartbeat_timeout_seconds,
+            piece_seconds=settings.transcribe_piece_seconds,
         )
 
 

@@ -26,6 +26,10 @@ def setup() -> None:
     context = WorkerContext.open(
         Catalog(settings.catalog_url), open_store(settings), WorkerConfig.from_settings(settings)
     )
-    broker = create_broker(settings.broker_url, namespace=settings.broker_namespace)
+    broker = create_broker(
+        settings.broker_url,
+        namespace=context.config.namespace,
+        redis_heartbeat_timeout_s=context.config.redis_heartbeat_timeout_s,
+    )
     Actors(broker, context)
     dramatiq.set_broker(broker)

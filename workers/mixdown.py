@@ -4,7 +4,8 @@ Two ffmpeg passes, because loudness normalization needs the loudness of the whol
 
 1. each track is delayed to its start on the space clock (sample-exact ``adelay``), evened out
    against the other speakers (`speaker_gains`), and mixed without amix's per-input scaling;
-   the float mix goes to a scratch file while ``ebur128`` measures it;
+   the float mix goes to a scratch file while ``ebur128`` measures it (tracks and mix kept out
+   of denormal floats by `ffmpeg.guard`, so the passes over it run at full speed);
 2. one static gain brings it to the target (EBU R128: −16 LUFS, the level for spoken word on
    the web), a look-ahead limiter keeps peaks under −1 dBFS, and AAC is written into MP4 with
    its index up front (``+faststart``), so players can seek over HTTP ranges before it loads.
@@ -32,6 +33,11 @@ BITRATE = "64k"  # mono speech
 MAX_SPEAKER_GAIN_DB = 6.0
 SPEECH_LUFS_FLOOR = -45.0
 _RAW_INPUT = ("-f", "f32le", "-ar", str(RATE), "-ac", "1")
+# The mix's own guard against denormals (`ffmpeg.guard`): where everyone is silent, the tracks'
+# guards can cancel in the sum to exact zeros, after which the meter's filters decay into
+# denormals. 50 dB up, it is 316 times one track's, more than 150 tracks' could cancel; still
+# far below audibility at any gain, and AAC and the 8-bit peaks round it away.
+MIX_GUARD_DB = ffmpeg.GUARD_DB + 50.0
 _SETTLE_PASSES = 3
 _SETTLED_LU = 0.35  # the meter prints tenths
 
@@ -145,13 +151,15 @@ def _mix_raw(inputs: Sequence[MixInput], samples: int, dest: Path, *, what: str)
     for i, item in enumerate(inputs):
         args += ["-i", str(item.path)]
         chains.append(
-            f"[{i}:a:0]aresample={RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
+            f"[{i}:a:0]{ffmpeg.guard()},"
+            f"aresample={RATE},aformat=sample_fmts=flt:channel_layouts=mono,"
             f"volume={item.gain_db:.2f}dB,adelay=delays={max(item.offset, 0)}S:all=1[in{i}]"
         )
     labels = "".join(f"[in{i}]" for i in range(len(inputs)))
     chains.append(
         f"{labels}amix=inputs={len(inputs)}:normalize=0:duration=longest:dropout_transition=0,"
-        f"apad=whole_len={samples},atrim=end_sample={samples},asplit=2[mix][m]"
+        f"apad=whole_len={samples},atrim=end_sample={samples},{ffmpeg.guard(MIX_GUARD_DB)},"
+        "asplit=2[mix][m]"
     )
     chains.append(ffmpeg.meter("m"))
     log = ffmpeg.run(

@@ -51,7 +51,8 @@ class Pipeline:
                 f"space {space_id} is {space.state}; only recorded spaces can be processed"
             )
         tracks = self.catalog.tracks(space_id)
-        parts = plan(tracks) if tracks else []
+        piece_seconds = self.actors.context.config.piece_seconds
+        parts = plan(tracks, piece_seconds) if tracks else []
         record, released = self.catalog.start_processing(space_id, parts, model=model)
         if not tracks:
             self.catalog.fail_processing(

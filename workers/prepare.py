@@ -2,12 +2,19 @@
 
 One ffmpeg pass decodes the Ogg Opus track once and splits it: one branch goes through the
 EBU R128 meter (at the track's own 48 kHz), the other is resampled to 16 kHz mono and stored as
-16-bit FLAC, lossless for what recognition hears and small where people are silent.
+16-bit FLAC, lossless for what recognition hears and small where people are silent. The decoded
+audio goes through `ffmpeg.guard` first, which keeps Opus's silence out of denormal floats.
+
+The 16 kHz branch also passes ``silencedetect``: where the track is silent (recorded tracks are
+mostly exact digital silence between utterances) is where `cuts` splits it into the pieces that
+transcription parts recognize one each, so that no piece starts or ends inside a word.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
@@ -16,6 +23,13 @@ from workers import ffmpeg
 from workers.errors import MediaError
 
 SPEECH_RATE = 16_000
+# Silence for silencedetect: quieter than -60 dBFS for at least 0.2 s.
+SILENCE_DB = -60.0
+SILENCE_MIN_S = 0.2
+# How far from its target a cut may move to fall in silence (less where pieces are short).
+CUT_WINDOW_S = 30.0
+_SILENCE_START = re.compile(r"silence_start: (-?[\d.]+)")
+_SILENCE_END = re.compile(r"silence_end: (-?[\d.]+)")
 
 
 @dataclass(frozen=True)
@@ -25,6 +39,8 @@ class PreparedTrack:
     """Samples at 16 kHz."""
     loudness: float | None
     """Integrated loudness of the track as recorded (LUFS); None when it is silent."""
+    silences: tuple[tuple[float, float], ...] = field(default=())
+    """Stretches of silence (start, end), in seconds from the start of the track."""
 
     @property
     def duration(self) -> float:
@@ -37,9 +53,10 @@ def prepare(source: Path, dest: Path, *, what: str) -> PreparedTrack:
     ``what`` names the track in errors (``MediaError`` when it is corrupt or holds no audio).
     """
     graph = (
-        "[0:a:0]asplit=2[m][s];"
+        f"[0:a:0]{ffmpeg.guard()},asplit=2[m][s];"
         f"{ffmpeg.meter('m')};"
-        f"[s]aresample={SPEECH_RATE},aformat=sample_fmts=s16:channel_layouts=mono[speech]"
+        f"[s]aresample={SPEECH_RATE},aformat=sample_fmts=s16:channel_layouts=mono,"
+        f"silencedetect=noise={SILENCE_DB:g}dB:d={SILENCE_MIN_S:g}[speech]"
     )
     log = ffmpeg.run(
         [
@@ -58,7 +75,57 @@ def prepare(source: Path, dest: Path, *, what: str) -> PreparedTrack:
     samples = flac_samples(dest, what=what)
     if samples == 0:
         raise MediaError(f"{what}: the track holds no audio")
-    return PreparedTrack(path=dest, samples=samples, loudness=ffmpeg.integrated_loudness(log))
+    return PreparedTrack(
+        path=dest,
+        samples=samples,
+        loudness=ffmpeg.integrated_loudness(log),
+        silences=silences(log, samples / SPEECH_RATE),
+    )
+
+
+def silences(log: str, duration: float) -> tuple[tuple[float, float], ...]:
+    """The stretches of silence silencedetect reported in ``log`` (one to the end if unended)."""
+    found: list[tuple[float, float]] = []
+    start: float | None = None
+    for line in log.splitlines():
+        began = _SILENCE_START.search(line)
+        if began:
+            start = max(float(began[1]), 0.0)
+        ended = _SILENCE_END.search(line)
+        if ended and start is not None:
+            found.append((start, min(float(ended[1]), duration)))
+            start = None
+    if start is not None and start < duration:
+        found.append((start, duration))
+    return tuple(found)
+
+
+def cuts(
+    samples: int,
+    count: int,
+    silences: Sequence[tuple[float, float]] = (),
+    *,
+    window_s: float = CUT_WINDOW_S,
+) -> list[int]:
+    """Where to split a track of ``samples`` (16 kHz) into ``count`` pieces: sample indices.
+
+    ``count + 1`` of them, from 0 to ``samples``. The pieces' targets are equally long; each cut
+    moves to the middle of the silence nearest its target within ``window_s`` (and within half a
+    piece, so cuts stay in order), or stays on the target where there is none.
+    """
+    duration = samples / SPEECH_RATE
+    piece = duration / max(count, 1)
+    window = min(window_s, piece / 2)
+    found = [0]
+    for k in range(1, count):
+        target = k * piece
+        middles = [
+            (start + end) / 2 for start, end in silences if abs((start + end) / 2 - target) < window
+        ]
+        at = min(middles, key=lambda m: abs(m - target)) if middles else target
+        found.append(min(max(round(at * SPEECH_RATE), found[-1] + 1), samples - 1))
+    found.append(samples)
+    return found
 
 
 def flac_samples(path: Path, *, what: str) -> int:

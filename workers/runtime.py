@@ -42,7 +42,11 @@ class PipelineRuntime:
     def build(
         cls, context: WorkerContext, broker_url: str | None, *, threads: int
     ) -> PipelineRuntime:
-        broker = create_broker(broker_url, namespace=context.config.namespace)
+        broker = create_broker(
+            broker_url,
+            namespace=context.config.namespace,
+            redis_heartbeat_timeout_s=context.config.redis_heartbeat_timeout_s,
+        )
         actors = Actors(broker, context)
         workers = InProcessWorkers(broker, threads) if isinstance(broker, StubBroker) else None
         return cls(Pipeline(context.catalog, actors), workers)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from stoa.catalog import (
     CaptionRecord,
@@ -25,14 +27,15 @@ from stoa.catalog import (
 from stoa.errors import NotFound, ObjectNotFound
 from stoa.search import Document
 from stoa.storage import ObjectStore, key
-from transcribe.audio import counted, decode
+from transcribe.audio import SAMPLE_RATE, counted, decode
 from transcribe.captions import merge, render
 from transcribe.errors import AudioError
 from transcribe.segments import Segment, SpeakerSegment, Word
 from workers import keys, mixdown
 from workers.context import WorkerContext
 from workers.errors import MediaError, MissingInput
-from workers.plan import Stage, parse_part, part_name
+from workers.plan import Stage, parse_part, parse_piece, part_name
+from workers.prepare import cuts as cut_points
 from workers.prepare import prepare as prepare_track
 
 
@@ -53,20 +56,31 @@ class Job:
     def participant_id(self) -> str | None:
         return parse_part(self.name)[1]
 
+    @property
+    def piece(self) -> int:
+        """The piece of its track a transcription part recognizes (0 when it is the whole)."""
+        return parse_piece(self.name)
+
     def elapsed(self) -> float:
         return round(time.perf_counter() - self.started, 3)
 
 
 def prepare(ctx: WorkerContext, job: Job) -> Completion:
-    """Decode a track to 16 kHz mono FLAC for recognition, and measure its loudness."""
+    """Decode a track to 16 kHz mono FLAC for recognition, and measure its loudness.
+
+    Also where its transcription pieces start and end (``cuts``, samples at 16 kHz): in the
+    silence nearest to equal lengths, one piece per transcription part the run planned.
+    """
     track = _track(ctx, job)
     what = _describe(track)
+    count = _piece_count(ctx, job, track.participant_id)
     with _scratch(ctx, job) as folder:
         source = folder / "track.ogg"
         _download(ctx.store, track.storage_key, source, what)
         prepared = prepare_track(source, folder / "speech.flac", what=what)
         speech = keys.speech_key(job.space_id, job.run, track.participant_id)
         ctx.store.put_file(speech, prepared.path, "audio/flac")
+    pieces = cut_points(prepared.samples, count, prepared.silences)
     return ctx.catalog.complete_part(
         job.space_id,
         job.run,
@@ -76,13 +90,19 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
             "samples": prepared.samples,
             "duration_s": prepared.duration,
             "loudness_lufs": prepared.loudness,
+            "cuts": pieces,
+            "cuts_s": [round(c / SAMPLE_RATE, 4) for c in pieces],
         },
         elapsed_s=job.elapsed(),
     )
 
 
 def transcribe(ctx: WorkerContext, job: Job) -> Completion:
-    """Recognize one track's speech; its segments replace any the run held for it."""
+    """Recognize one piece of a track's speech (the whole track when it has one piece).
+
+    The piece is the prepared audio between two of prepare's cuts, decoded from the start; its
+    segments, shifted to the track's clock, replace any the run held for that piece.
+    """
     track = _track(ctx, job)
     what = _describe(track)
     prepared = ctx.catalog.part(
@@ -90,25 +110,39 @@ def transcribe(ctx: WorkerContext, job: Job) -> Completion:
     ).result
     processing = ctx.catalog.processing(job.space_id)
     options = ctx.transcribe_options(processing.model if processing else None)
-    duration = float(prepared["duration_s"])
+    samples = int(prepared["samples"])
+    bounds = [int(c) for c in prepared.get("cuts") or [0, samples]]
+    if job.piece + 1 >= len(bounds):
+        raise MissingInput(f"{what}: the prepared audio has no piece {job.piece}")
+    first, end = bounds[job.piece], bounds[job.piece + 1]
+    offset = first / SAMPLE_RATE
+    duration = (end - first) / SAMPLE_RATE
     with _scratch(ctx, job) as folder:
         speech = folder / "speech.flac"
         _download(ctx.store, str(prepared["speech_key"]), speech, f"the prepared audio of {what}")
         progress = _Progress(ctx, job, duration)
         with ctx.engines.engine(options) as engine:
             try:
-                segments = list(
-                    engine.transcribe(counted(decode(speech), progress.add), duration=duration)
-                )
+                audio = counted(_between(decode(speech), first, end), progress.add)
+                segments = [
+                    _shifted(s, offset) for s in engine.transcribe(audio, duration=duration)
+                ]
             except AudioError as exc:
                 raise MediaError(f"{what}: {exc}") from exc
     return ctx.catalog.complete_part(
         job.space_id,
         job.run,
         job.name,
-        result={"segments": len(segments), "model": options.model, "audio_s": duration},
+        result={
+            "segments": len(segments),
+            "model": options.model,
+            "audio_s": duration,
+            "piece": job.piece,
+            "start_s": offset,
+        },
         elapsed_s=job.elapsed(),
         track_segments=(track.participant_id, [_record(s) for s in segments]),
+        piece=job.piece,
     )
 
 
@@ -292,6 +326,42 @@ def _loudness(ctx: WorkerContext, job: Job, track: TrackRecord) -> float | None:
     ).result
     value = result.get("loudness_lufs")
     return None if value is None else float(value)
+
+
+def _piece_count(ctx: WorkerContext, job: Job, participant_id: str) -> int:
+    """How many transcription parts the run planned for this track."""
+    return max(
+        1,
+        sum(
+            1
+            for p in ctx.catalog.parts(job.space_id, job.run)
+            if p.stage == Stage.TRANSCRIBE and parse_part(p.name)[1] == participant_id
+        ),
+    )
+
+
+def _between(chunks: Iterable[np.ndarray], first: int, end: int) -> Iterator[np.ndarray]:
+    """The samples ``[first, end)`` of audio read as chunks (decoded from the start, skipped)."""
+    at = 0
+    for chunk in chunks:
+        if at >= end:
+            break
+        lo, hi = max(first - at, 0), min(end - at, len(chunk))
+        if lo < hi:
+            yield chunk[lo:hi]
+        at += len(chunk)
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    """A piece's segment on its track's clock."""
+    if not offset:
+        return segment
+    return Segment(
+        segment.start + offset,
+        segment.end + offset,
+        segment.text,
+        tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words),
+    )
 
 
 def _record(segment: Segment) -> TrackSegmentRecord:

@@ -223,6 +223,8 @@ class TrackSegment(Base):
     space_id: Mapped[str] = mapped_column(ForeignKey("spaces.id", ondelete="CASCADE"))
     run: Mapped[int] = mapped_column(Integer)
     participant_id: Mapped[str] = mapped_column(String(32))
+    # Which piece of the track its transcription part recognized (0: the first, or the whole).
+    piece: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     position: Mapped[int] = mapped_column(Integer)
     start: Mapped[float] = mapped_column(Float)
     end: Mapped[float] = mapped_column(Float)

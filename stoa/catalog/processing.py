@@ -1,10 +1,10 @@
 """The catalog's side of processing: each space's runs and their parts (segments: `segments.py`).
 
-A run is a set of parts (``prepare/<participant>``, ``transcribe/<participant>``, ``replay``,
-``captions``, ...), each waiting for others by name; the workers decide what the parts are, the
-catalog keeps their state. Completing a part and releasing the parts that waited for it happen
-in one transaction under a per-space lock (the space's row), so when two workers finish the last
-two tracks at the same moment, exactly one of them releases the next stage.
+A run is a set of parts (``prepare/<participant>``, ``transcribe/<participant>[/<piece>]``,
+``replay``, ``captions``, ...), each waiting for others by name; the workers decide what the
+parts are, the catalog keeps their state. Completing a part and releasing the parts that waited
+for it happen in one transaction under a per-space lock (the space's row), so when two workers
+finish the last two tracks at the same moment, exactly one of them releases the next stage.
 
 Every part is owned by one message id. A message delivered again (a worker killed before it
 acknowledged) keeps its id and carries on; a part sent again at start-up gets a new id, and an
@@ -381,12 +381,13 @@ class ProcessingCatalog(SegmentsCatalog):
         result: dict[str, Any] | None = None,
         elapsed_s: float | None = None,
         track_segments: tuple[str, Sequence[TrackSegmentRecord]] | None = None,
+        piece: int = 0,
         captions: Sequence[CaptionRecord] | None = None,
     ) -> Completion:
         """Mark the part done with its results, and release the parts that waited for it.
 
-        ``track_segments`` (a participant id and its segments) and ``captions`` replace what
-        the run held before, in the same transaction.
+        ``track_segments`` (a participant id and its segments, of the track's ``piece``) and
+        ``captions`` replace what the run held before, in the same transaction.
         """
         with self._session() as session:
             _lock_space(session, space_id)
@@ -397,7 +398,7 @@ class ProcessingCatalog(SegmentsCatalog):
             if part.state is PartState.DONE:
                 return Completion(applied=False)
             if track_segments is not None:
-                replace_track_segments(session, space_id, run, *track_segments)
+                replace_track_segments(session, space_id, run, *track_segments, piece=piece)
             if captions is not None:
                 replace_captions(session, space_id, run, captions)
             _finish(part, result, elapsed_s)

@@ -1,8 +1,9 @@
 """What recognition found on each track, and the merged timeline: the catalog's segments.
 
-``track_segments`` hold each track's segments per run (inputs of the captions); their
-replacement happens in the transaction that completes a transcription part
-(`ProcessingCatalog.complete_part`), so a part done twice leaves one set. ``caption_segments``
+``track_segments`` hold each track's segments per run (inputs of the captions), by the piece of
+the track that a transcription part recognized; a piece's replacement happens in the
+transaction that completes its part (`ProcessingCatalog.complete_part`), so a part done twice
+leaves one set, and never touches the other pieces'. ``caption_segments``
 hold the merged timeline per run; the published run's are the space's search index rows.
 """
 
@@ -49,11 +50,11 @@ class SegmentsCatalog:
         raise NotImplementedError
 
     def track_segments(self, space_id: str, run: int) -> dict[str, list[TrackSegmentRecord]]:
-        """Each track's recognized segments in a run, by participant id."""
+        """Each track's recognized segments in a run, by participant id, in time order."""
         query = (
             select(TrackSegment)
             .where(TrackSegment.space_id == space_id, TrackSegment.run == run)
-            .order_by(TrackSegment.participant_id, TrackSegment.position)
+            .order_by(TrackSegment.participant_id, TrackSegment.piece, TrackSegment.position)
         )
         found: dict[str, list[TrackSegmentRecord]] = {}
         with self._session() as session:
@@ -101,12 +102,15 @@ def replace_track_segments(
     run: int,
     participant_id: str,
     segments: Sequence[TrackSegmentRecord],
+    piece: int = 0,
 ) -> None:
+    """One piece of a track's segments (the whole track's when it has one piece)."""
     session.execute(
         delete(TrackSegment).where(
             TrackSegment.space_id == space_id,
             TrackSegment.run == run,
             TrackSegment.participant_id == participant_id,
+            TrackSegment.piece == piece,
         )
     )
     session.add_all(
@@ -114,6 +118,7 @@ def replace_track_segments(
             space_id=space_id,
             run=run,
             participant_id=participant_id,
+            piece=piece,
             position=i,
             start=s.start,
             end=s.end,

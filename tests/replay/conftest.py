@@ -28,9 +28,8 @@ from stoa.settings import Settings
 from stoa.storage.local import LocalStore
 from tests.conftest import LiveServer, free_port, service_missing
 from tests.transcribe.tiny_model import write_tiny_model
-from tests.workers.conftest import make_context
+from tests.workers.conftest import make_context, process
 from tests.workers.spaces import PHRASES, Placed, RecordedSpace, record_space
-from workers.runtime import PipelineRuntime
 
 TITLE = '<img src=x onerror="window.__xss=1">Replay & talk'
 HOST = "Ann <b>Host</b>"
@@ -130,17 +129,7 @@ def build_replayable(folder: Path, settings: Settings, model: Path) -> RecordedS
         recorded = record_space(
             catalog, store, folder / "recordings", PLACED, DURATION, title=TITLE
         )
-        runtime = PipelineRuntime.build(
-            make_context(catalog, store, folder, model=str(model)), None, threads=2
-        )
-        try:
-            runtime.start(recover=False)
-            record = runtime.pipeline.start(recorded.space.id)
-            record = runtime.pipeline.wait(recorded.space.id, record.run, timeout=240)
-            assert runtime.workers is not None
-            runtime.workers.join()
-        finally:
-            runtime.close()
+        record = process(make_context(catalog, store, folder, model=str(model)), recorded.space.id)
         assert record.state is ProcessingState.DONE, record.error
         assert catalog.get_space(recorded.space.id).state is SpaceState.REPLAYABLE
         return recorded

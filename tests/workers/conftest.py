@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from stoa.catalog import Catalog
+from stoa.catalog import Catalog, ProcessingRecord
 from stoa.storage import ObjectStore
 from stoa.storage.local import LocalStore
 from tests.transcribe.tiny_model import write_tiny_model
 from transcribe.engine import TranscribeOptions
 from workers.context import EngineCache, RetryPolicy, WorkerConfig, WorkerContext
+from workers.runtime import PipelineRuntime
 
 # Retries in tests: quick, and few.
 FAST_RETRIES = RetryPolicy(max_retries=3, min_backoff_ms=20, max_backoff_ms=100)
@@ -66,3 +67,17 @@ def make_context(
     **overrides: object,
 ) -> WorkerContext:
     return WorkerContext.open(catalog, store, worker_config(tmp_path, model, **overrides), engines)
+
+
+def process(context: WorkerContext, space_id: str, *, timeout: float = 240) -> ProcessingRecord:
+    """Run the space through the in-process pipeline until its run ends and workers are idle."""
+    runtime = PipelineRuntime.build(context, None, threads=2)
+    try:
+        runtime.start(recover=False)
+        record = runtime.pipeline.start(space_id)
+        record = runtime.pipeline.wait(space_id, record.run, timeout=timeout)
+        assert runtime.workers is not None
+        runtime.workers.join()
+    finally:
+        runtime.close()
+    return record

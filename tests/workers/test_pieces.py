@@ -1,0 +1,179 @@
+"""A track's transcription in pieces: the plan's parts, where prepare cuts, and a run of them.
+
+The end-to-end test runs the real engine (the tiny random model) on the two-speaker space of
+``test_brokers.py`` in pieces of 8 s, on the in-process broker, and checks what the one-piece
+runs are checked for: cues inside the placed speech, every phrase covered, no segment twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stoa.catalog import Catalog, PartState, ProcessingState, TrackRecord, TrackSegmentRecord
+from stoa.catalog.segments import replace_track_segments
+from stoa.storage import ObjectStore
+from tests.workers.checks import assert_one_set_of_captions, assert_replay
+from tests.workers.conftest import make_context, process
+from tests.workers.spaces import record_space
+from tests.workers.test_brokers import DURATION, PLACED
+from workers.plan import (
+    WEIGHTS,
+    Stage,
+    parse_part,
+    parse_piece,
+    part_name,
+    pieces,
+    plan,
+    transcribe_parts,
+)
+from workers.prepare import SPEECH_RATE, cuts, silences
+from workers.stages import Job
+
+
+def track(participant_id: str, seconds: float) -> TrackRecord:
+    return TrackRecord(
+        participant_id=participant_id,
+        name=participant_id.title(),
+        storage_key=f"tracks/{participant_id}.ogg",
+        start_offset_ms=0.0,
+        duration_ms=seconds * 1000,
+        bytes=0,
+        packets={},
+        codec={},
+    )
+
+
+def test_a_track_is_transcribed_in_pieces_no_longer_than_piece_seconds() -> None:
+    assert pieces(1_000, 300) == 1
+    assert pieces(300_000, 300) == 1
+    assert pieces(300_001, 300) == 2
+    assert pieces(3_600_000, 300) == 12
+    assert pieces(0, 300) == 1
+    with pytest.raises(ValueError):
+        pieces(1_000, 0)
+
+
+def test_part_names_carry_the_piece_and_parse_back() -> None:
+    assert transcribe_parts("p1", 1) == ["transcribe/p1"]
+    assert transcribe_parts("p1", 3) == ["transcribe/p1/0", "transcribe/p1/1", "transcribe/p1/2"]
+    assert part_name(Stage.TRANSCRIBE, "p1", 2) == "transcribe/p1/2"
+    assert parse_part("transcribe/p1/2") == (Stage.TRANSCRIBE, "p1")
+    assert parse_part("transcribe/p1") == (Stage.TRANSCRIBE, "p1")
+    assert parse_part("captions") == (Stage.CAPTIONS, None)
+    assert (parse_piece("transcribe/p1/2"), parse_piece("transcribe/p1"), parse_piece("index")) == (
+        2,
+        0,
+        0,
+    )
+    job = Job("s", 1, "transcribe/p1/2")
+    assert (job.stage, job.participant_id, job.piece) == (Stage.TRANSCRIBE, "p1", 2)
+
+
+def test_the_plan_has_a_part_per_piece_and_captions_waits_for_every_one() -> None:
+    specs = {s.name: s for s in plan([track("a", 700), track("b", 100)], piece_seconds=300)}
+    pieces_a = ["transcribe/a/0", "transcribe/a/1", "transcribe/a/2"]
+    assert [n for n in specs if n.startswith("transcribe/")] == [*pieces_a, "transcribe/b"]
+    assert all(specs[n].waits_for == ("prepare/a",) for n in pieces_a)
+    assert specs["transcribe/b"].waits_for == ("prepare/b",)
+    assert specs["captions"].waits_for == (*pieces_a, "transcribe/b")
+    assert specs["replay"].waits_for == ("prepare/a", "prepare/b")
+    # Weights: each track's share of transcription, split evenly between its pieces.
+    assert specs["transcribe/a/0"].weight == pytest.approx(WEIGHTS[Stage.TRANSCRIBE] * 0.875 / 3)
+    assert specs["transcribe/b"].weight == pytest.approx(WEIGHTS[Stage.TRANSCRIBE] * 0.125)
+    assert sum(s.weight for s in specs.values()) == pytest.approx(100.0)
+
+
+def test_short_tracks_keep_one_part_by_their_old_name() -> None:
+    specs = plan([track("a", 20), track("b", 22)])
+    assert [s.name for s in specs] == [
+        "prepare/a",
+        "transcribe/a",
+        "prepare/b",
+        "transcribe/b",
+        "replay",
+        "captions",
+        "index",
+        "publish",
+    ]
+
+
+def test_a_cut_goes_to_the_middle_of_the_silence_nearest_its_target() -> None:
+    samples = 900 * SPEECH_RATE
+    found = cuts(samples, 3, [(100.0, 102.0), (290.0, 296.0), (320.0, 330.0), (610.0, 611.0)])
+    assert found == [0, 293 * SPEECH_RATE, round(610.5 * SPEECH_RATE), samples]
+
+
+def test_without_silence_near_a_target_the_cut_stays_on_it() -> None:
+    samples = 600 * SPEECH_RATE
+    # Silence, but more than 30 s from the target (300 s): not used.
+    assert cuts(samples, 2, [(200.0, 260.0), (340.0, 400.0)]) == [0, 300 * SPEECH_RATE, samples]
+    assert cuts(samples, 1, [(1.0, 2.0)]) == [0, samples]
+
+
+def test_short_pieces_search_only_half_a_piece_so_cuts_stay_in_order() -> None:
+    samples = 24 * SPEECH_RATE
+    # One silence between both targets (8 s, 16 s), within 4 s of the first only: it takes it.
+    found = cuts(samples, 3, [(10.0, 12.0)])
+    assert found == [0, 11 * SPEECH_RATE, 16 * SPEECH_RATE, samples]
+    found = cuts(samples, 3, [(9.0, 10.0)])
+    assert found == [0, round(9.5 * SPEECH_RATE), 16 * SPEECH_RATE, samples]
+
+
+def test_silencedetect_log_becomes_stretches() -> None:
+    log = (
+        "[silencedetect @ 0x1] silence_start: 0\n"
+        "[silencedetect @ 0x1] silence_end: 1.25 | silence_duration: 1.25\n"
+        "size=N/A time=00:00:05.00\n"
+        "[silencedetect @ 0x1] silence_start: 3.5\n"
+    )
+    assert silences(log, 5.0) == ((0.0, 1.25), (3.5, 5.0))
+
+
+def test_a_piece_done_again_replaces_only_its_own_segments(catalog: Catalog) -> None:
+    space, _host = catalog.create_space(
+        title="Pieces", host_name="Hana", scheduled_for=None, host_device=None
+    )
+    catalog.end_space(space.id)
+    catalog.record_tracks(space.id, [], f"spaces/{space.id}/manifest.json")
+    specs = plan([track("a", 20)], piece_seconds=8)
+    catalog.start_processing(space.id, specs)
+    late = [TrackSegmentRecord(17.0, 18.0, "late")]
+    early = [TrackSegmentRecord(1.0, 2.0, "early"), TrackSegmentRecord(3.0, 4.0, "more")]
+    with catalog._session() as session:
+        replace_track_segments(session, space.id, 1, "a", late, piece=2)
+        replace_track_segments(session, space.id, 1, "a", [early[0]], piece=0)
+        replace_track_segments(session, space.id, 1, "a", early, piece=0)
+    assert catalog.track_segments(space.id, 1) == {"a": [*early, *late]}
+
+
+def test_a_space_transcribed_in_pieces_is_captioned_as_a_whole(
+    sqlite_catalog: Catalog, store: ObjectStore, tiny_model: Path, tmp_path: Path
+) -> None:
+    recorded = record_space(sqlite_catalog, store, tmp_path / "recordings", PLACED, DURATION)
+    context = make_context(
+        sqlite_catalog, store, tmp_path, model=str(tiny_model), piece_seconds=8.0
+    )
+    record = process(context, recorded.space.id)
+    assert record.state is ProcessingState.DONE, record.error
+    parts = sqlite_catalog.parts(recorded.space.id)
+    for t in sqlite_catalog.tracks(recorded.space.id):
+        own = [p for p in parts if p.name.startswith(f"transcribe/{t.participant_id}/")]
+        assert len(own) == pieces(t.duration_ms, 8.0) > 1
+        assert all(p.state is PartState.DONE for p in own)
+        prepared = sqlite_catalog.part(recorded.space.id, 1, f"prepare/{t.participant_id}")
+        bounds = prepared.result["cuts"]
+        assert len(bounds) == len(own) + 1 and bounds == sorted(bounds)
+        starts = [p.result["start_s"] for p in sorted(own, key=lambda p: parse_piece(p.name))]
+        assert starts == [b / SPEECH_RATE for b in bounds[:-1]]
+        # Every cut falls in silence, not in the speech placed on the track.
+        offset = t.start_offset_ms / 1000
+        for cut in bounds[1:-1]:
+            at = offset + cut / SPEECH_RATE
+            stretches = recorded.stretches(t.participant_id)
+            assert not any(start <= at <= end for start, end in stretches), (at, stretches)
+    cues = assert_replay(sqlite_catalog, store, recorded, tmp_path)
+    assert_one_set_of_captions(sqlite_catalog, recorded.space.id, cues)
+    both = [c for c in cues if c.start < 11.4 and c.end > 10.1]
+    assert {c.speaker for c in both} == {"Ann", "Ben"}
