@@ -93,10 +93,12 @@ def simulate(run: Run, specs: list[PartSpec], processes: int) -> float:
     """The run's time on ``processes`` dedicated cores, with its parts' measured times.
 
     Parts go to the first free process in the order they were released, as the broker hands
-    them out. Separates the pipeline's shape from a machine whose cores others share.
+    them out; parts released together, heaviest first, as the catalog sends them. Separates the
+    pipeline's shape from a machine whose cores others share.
     """
     took = {p.name: p.elapsed_s or 0.0 for p in run.parts}
-    order = {spec.name: i for i, spec in enumerate(specs)}
+    heaviest = sorted(specs, key=lambda spec: (-spec.weight, spec.position, spec.name))
+    order = {spec.name: i for i, spec in enumerate(heaviest)}
     released = {spec.name: 0.0 for spec in specs if not spec.waits_for}
     done: dict[str, float] = {}
     free = [0.0] * processes

@@ -209,7 +209,7 @@ class ProcessingCatalog(SegmentsCatalog):
                 )
             )
             released = []
-            for spec in parts:
+            for spec in sorted(parts, key=_heaviest_first):
                 message_id = None if spec.waits_for else _message_id()
                 session.add(
                     ProcessingPart(
@@ -505,6 +505,15 @@ def _finish(part: ProcessingPart, result: dict[str, Any] | None, elapsed_s: floa
     part.elapsed_s = elapsed_s
 
 
+def _heaviest_first(part: PartSpec | ProcessingPart) -> tuple[float, int, str]:
+    """The order parts released together are sent in: the most work first.
+
+    Workers take messages in the order they were sent, so a long part released beside many
+    short ones (the mix beside a track's pieces) starts early instead of running last and alone.
+    """
+    return (-part.weight, part.position, part.name)
+
+
 def _release(session: Session, space_id: str, run: int) -> list[QueuedPart]:
     parts = list(
         session.scalars(
@@ -515,7 +524,7 @@ def _release(session: Session, space_id: str, run: int) -> list[QueuedPart]:
     )
     done = {p.name for p in parts if p.state is PartState.DONE}
     released = []
-    for part in parts:
+    for part in sorted(parts, key=_heaviest_first):
         if part.state is PartState.WAITING and set(part.waits_for) <= done:
             part.state = PartState.QUEUED
             part.message_id = _message_id()

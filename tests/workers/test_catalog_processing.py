@@ -104,6 +104,21 @@ def test_completing_parts_releases_what_waited_for_them(catalog: Catalog) -> Non
     assert part.state is PartState.DONE and part.elapsed_s == 1.0 and part.finished_at
 
 
+def test_parts_released_together_are_sent_heaviest_first(catalog: Catalog) -> None:
+    space_id, tracks = recorded_space(catalog)
+    # One-minute tracks in 20 s pieces: the last prepare releases three pieces and the mix.
+    _, released = catalog.start_processing(space_id, plan(tracks, piece_seconds=20))
+    assert len(released) == 2
+    catalog.complete_part(space_id, 1, released[0].name)
+    done = catalog.complete_part(space_id, 1, released[1].name)
+    last = released[1].name.partition("/")[2]
+    # The mix is the most work of them: sent before the pieces, it does not run last and alone.
+    assert [p.name for p in done.released] == [
+        Stage.REPLAY,
+        *(part_name(Stage.TRANSCRIBE, last, k) for k in range(3)),
+    ]
+
+
 def test_track_segments_are_replaced_never_added(catalog: Catalog) -> None:
     space_id, tracks = recorded_space(catalog)
     catalog.start_processing(space_id, plan(tracks))
