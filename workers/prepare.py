@@ -7,17 +7,21 @@ audio goes through `ffmpeg.guard` first, which keeps Opus's silence out of denor
 
 The 16 kHz branch also passes ``silencedetect``: where the track is silent (recorded tracks are
 mostly exact digital silence between utterances) is where `cuts` splits it into the pieces that
-transcription parts recognize one each, so that no piece starts or ends inside a word.
+transcription parts recognize one each, so that no piece starts or ends inside a word. Where a
+track has no silence near a cut (a microphone whose noise never falls below the threshold, or
+one long monologue), the cut goes to the quietest moment nearby instead (`quietest`): the
+pause between two words is still far quieter than the words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import numpy as np
 
 from workers import ffmpeg
 from workers.errors import MediaError
@@ -106,12 +110,14 @@ def cuts(
     silences: Sequence[tuple[float, float]] = (),
     *,
     window_s: float = CUT_WINDOW_S,
+    quietest: Callable[[float, float], float] | None = None,
 ) -> list[int]:
     """Where to split a track of ``samples`` (16 kHz) into ``count`` pieces: sample indices.
 
     ``count + 1`` of them, from 0 to ``samples``. The pieces' targets are equally long; each cut
     moves to the middle of the silence nearest its target within ``window_s`` (and within half a
-    piece, so cuts stay in order), or stays on the target where there is none.
+    piece, so cuts stay in order). Where there is none, ``quietest(target, window)`` says where
+    to cut instead (the quietest moment there: `quietest`); without it the cut stays on target.
     """
     duration = samples / SPEECH_RATE
     piece = duration / max(count, 1)
@@ -122,10 +128,54 @@ def cuts(
         middles = [
             (start + end) / 2 for start, end in silences if abs((start + end) / 2 - target) < window
         ]
-        at = min(middles, key=lambda m: abs(m - target)) if middles else target
+        if middles:
+            at = min(middles, key=lambda m: abs(m - target))
+        elif quietest is not None:
+            at = quietest(target, window)
+        else:
+            at = target
         found.append(min(max(round(at * SPEECH_RATE), found[-1] + 1), samples - 1))
     found.append(samples)
     return found
+
+
+def quietest(path: Path, around: float, window: float, *, what: str) -> float:
+    """The middle of the quietest ``SILENCE_MIN_S`` of the audio within ``window`` of ``around``.
+
+    Reads only that stretch of the FLAC (seeking to it). Of equally quiet moments, the one
+    nearest ``around``; ``around`` itself when the stretch is shorter than one such moment.
+    """
+    first = max(around - window, 0.0)
+    audio = _read(path, first, around + window, what=what)
+    span = round(SILENCE_MIN_S * SPEECH_RATE)
+    if len(audio) <= span:
+        return around
+    energy = np.concatenate(([0.0], np.cumsum(np.square(audio, dtype=np.float64))))
+    moving = energy[span:] - energy[:-span]  # the energy of each span, by its first sample
+    quiet = np.flatnonzero(moving <= moving.min() * (1 + 1e-9) + 1e-9)
+    middles = first + (quiet + span / 2) / SPEECH_RATE
+    return float(middles[np.argmin(np.abs(middles - around))])
+
+
+def _read(path: Path, start: float, end: float, *, what: str) -> np.ndarray:
+    """The samples of the prepared FLAC (mono s16) from ``start`` to ``end`` seconds."""
+    chunks: list[np.ndarray] = []
+    first, last = round(start * SPEECH_RATE), round(end * SPEECH_RATE)
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            container.seek(first, stream=stream)  # the FLAC's time base is its sample rate
+            for frame in container.decode(stream):
+                at = frame.pts if frame.pts is not None else first
+                if at >= last:
+                    break
+                samples = frame.to_ndarray().reshape(-1)
+                lo, hi = max(first - at, 0), min(last - at, len(samples))
+                if lo < hi:
+                    chunks.append(samples[lo:hi])
+    except (av.error.FFmpegError, IndexError) as exc:
+        raise MediaError(f"{what}: the prepared audio cannot be read back: {exc}") from exc
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
 
 def flac_samples(path: Path, *, what: str) -> int:

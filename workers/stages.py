@@ -37,6 +37,7 @@ from workers.errors import MediaError, MissingInput
 from workers.plan import Stage, parse_part, parse_piece, part_name
 from workers.prepare import cuts as cut_points
 from workers.prepare import prepare as prepare_track
+from workers.prepare import quietest
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
     """Decode a track to 16 kHz mono FLAC for recognition, and measure its loudness.
 
     Also where its transcription pieces start and end (``cuts``, samples at 16 kHz): in the
-    silence nearest to equal lengths, one piece per transcription part the run planned.
+    silence nearest to equal lengths (or the quietest moment, where there is no silence near),
+    one piece per transcription part the run planned.
     """
     track = _track(ctx, job)
     what = _describe(track)
@@ -80,7 +82,12 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
         prepared = prepare_track(source, folder / "speech.flac", what=what)
         speech = keys.speech_key(job.space_id, job.run, track.participant_id)
         ctx.store.put_file(speech, prepared.path, "audio/flac")
-    pieces = cut_points(prepared.samples, count, prepared.silences)
+        pieces = cut_points(
+            prepared.samples,
+            count,
+            prepared.silences,
+            quietest=lambda around, window: quietest(prepared.path, around, window, what=what),
+        )
     return ctx.catalog.complete_part(
         job.space_id,
         job.run,

@@ -7,8 +7,10 @@ runs are checked for: cues inside the placed speech, every phrase covered, no se
 
 from __future__ import annotations
 
+import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stoa.catalog import Catalog, PartState, ProcessingState, TrackRecord, TrackSegmentRecord
@@ -18,6 +20,7 @@ from tests.workers.checks import assert_one_set_of_captions, assert_replay
 from tests.workers.conftest import make_context, process
 from tests.workers.spaces import record_space
 from tests.workers.test_brokers import DURATION, PLACED
+from workers.errors import MediaError
 from workers.plan import (
     WEIGHTS,
     Stage,
@@ -28,7 +31,7 @@ from workers.plan import (
     plan,
     transcribe_parts,
 )
-from workers.prepare import SPEECH_RATE, cuts, silences
+from workers.prepare import SPEECH_RATE, cuts, prepare, quietest, silences
 from workers.stages import Job
 
 
@@ -129,6 +132,51 @@ def test_silencedetect_log_becomes_stretches() -> None:
         "[silencedetect @ 0x1] silence_start: 3.5\n"
     )
     assert silences(log, 5.0) == ((0.0, 1.25), (3.5, 5.0))
+
+
+def noisy_track(path: Path, seconds: float, pauses: list[tuple[float, float]]) -> Path:
+    """A microphone that never falls silent: noise at -20 dBFS, -45 dBFS in the ``pauses``."""
+    rng = np.random.default_rng(7)
+    audio = rng.normal(0.0, 0.1, round(seconds * SPEECH_RATE))
+    for start, end in pauses:
+        audio[round(start * SPEECH_RATE) : round(end * SPEECH_RATE)] *= 10 ** (-25 / 20)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SPEECH_RATE)
+        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def test_without_silence_a_cut_goes_to_the_quietest_moment_near_its_target(
+    tmp_path: Path,
+) -> None:
+    # No stretch below -60 dBFS anywhere, so silencedetect finds nothing; but one pause between
+    # "words" near each target, 0.3 s long, not on the target itself (the quietest is found by
+    # reading the prepared FLAC at the target, far into the file).
+    source = noisy_track(tmp_path / "noisy.wav", 240.0, [(67.3, 67.6), (176.0, 176.3)])
+    prepared = prepare(source, tmp_path / "speech.flac", what="a noisy track")
+    assert prepared.silences == ()
+
+    def quiet(around: float, window: float) -> float:
+        return quietest(prepared.path, around, window, what="a noisy track")
+
+    found = cuts(prepared.samples, 3, prepared.silences, quietest=quiet)
+    assert [round(c / SPEECH_RATE, 2) for c in found] == pytest.approx(
+        [0.0, 67.45, 176.15, 240.0], abs=0.05
+    )
+
+
+def test_quietest_stays_on_target_in_even_noise_and_names_a_broken_file(tmp_path: Path) -> None:
+    source = noisy_track(tmp_path / "flat.wav", 20.0, [])
+    prepared = prepare(source, tmp_path / "speech.flac", what="a flat track")
+    # Even noise has a quietest moment somewhere, but within the window; never outside it.
+    at = quietest(prepared.path, 10.0, 2.0, what="a flat track")
+    assert 8.0 <= at <= 12.0
+    broken = tmp_path / "broken.flac"
+    broken.write_bytes(b"fLaC not really")
+    with pytest.raises(MediaError, match="a broken track: the prepared audio cannot be read"):
+        quietest(broken, 10.0, 2.0, what="a broken track")
 
 
 def test_a_piece_done_again_replaces_only_its_own_segments(catalog: Catalog) -> None:
