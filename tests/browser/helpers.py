@@ -90,6 +90,14 @@ def seats(page: Page) -> list[str]:
     return list(page.evaluate("window.stoa.state.seats"))
 
 
+def wait_role(page: Page, role: str) -> None:
+    """Wait for the page to know itself in ``role`` (the room's event may follow the media)."""
+    page.wait_for_function(
+        "([role]) => window.stoa.state.you !== null && window.stoa.state.you.role === role",
+        arg=[role],
+    )
+
+
 def you(page: Page) -> dict[str, object]:
     """This page's own participant, once its room snapshot has said who it is."""
     page.wait_for_function("window.stoa.state.you !== null")

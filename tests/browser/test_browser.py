@@ -16,6 +16,7 @@ from tests.browser.helpers import (
     seats,
     wait_connected,
     wait_heard,
+    wait_role,
     you,
 )
 
@@ -59,7 +60,7 @@ def test_invited_listener_publishes_and_is_heard(open_page: OpenPage) -> None:
 
     # Sam's page renegotiates: a new connection with the microphone first.
     wait_connected(speaker, publishing=True)
-    assert you(speaker)["role"] == "speaker"
+    wait_role(speaker, "speaker")
     expect(speaker.get_by_role("button", name="Mute your microphone")).to_be_visible()
     sam_id = you(speaker)["id"]
     audience.wait_for_function(f"window.stoa.state.seats[1] === {sam_id!r}")

@@ -15,6 +15,7 @@ from tests.browser.helpers import (
     seat_rms,
     wait_connected,
     wait_heard,
+    wait_role,
     you,
 )
 
@@ -127,7 +128,7 @@ def test_refused_microphone_is_explained_and_can_be_retried(open_page: OpenPage)
     expect(guest.get_by_role("alert")).to_contain_text("Microphone access was refused")
     # Still on stage and hearing the room, just not sending.
     wait_connected(guest, publishing=False)
-    assert you(guest)["role"] == "speaker"
+    wait_role(guest, "speaker")
     wait_heard(guest, 0)
 
     guest.evaluate("window.__allowMic = true")
@@ -166,7 +167,7 @@ def test_cohost_moderates_but_only_the_host_makes_cohosts(open_page: OpenPage) -
     expect(listener.get_by_role("button", name="Unmute your microphone")).to_be_visible()
     listener.get_by_role("button", name="Leave the stage").click()
     wait_connected(listener, publishing=False)
-    assert you(listener)["role"] == "listener"
+    wait_role(listener, "listener")
     expect(listener.get_by_role("button", name="Raise hand")).to_be_visible()
 
 
