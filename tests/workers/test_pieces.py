@@ -7,7 +7,6 @@ runs are checked for: cues inside the placed speech, every phrase covered, no se
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import pytest
 from stoa.catalog import Catalog, PartState, ProcessingState, TrackRecord, TrackSegmentRecord
 from stoa.catalog.segments import replace_track_segments
 from stoa.storage import ObjectStore
+from tests.transcribe.speech import write_wav
 from tests.workers.checks import assert_one_set_of_captions, assert_replay
 from tests.workers.conftest import make_context, process
 from tests.workers.spaces import record_space
@@ -140,12 +140,7 @@ def noisy_track(path: Path, seconds: float, pauses: list[tuple[float, float]]) -
     audio = rng.normal(0.0, 0.1, round(seconds * SPEECH_RATE))
     for start, end in pauses:
         audio[round(start * SPEECH_RATE) : round(end * SPEECH_RATE)] *= 10 ** (-25 / 20)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SPEECH_RATE)
-        out.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
-    return path
+    return write_wav(path, audio, SPEECH_RATE)
 
 
 def test_without_silence_a_cut_goes_to_the_quietest_moment_near_its_target(
