@@ -14,6 +14,9 @@ from stoa.search import Hit, SearchIndex, parse
 
 router = APIRouter(prefix="/api", tags=["replay"])
 
+MAX_QUERY_CHARS = 200
+MAX_OFFSET = 10_000
+
 
 class HitOut(BaseModel):
     space_id: str
@@ -68,9 +71,11 @@ async def run_search(
 @router.get("/search", response_model=SearchResults)
 async def search(
     request: Request,
-    q: Annotated[str, Query(max_length=200, description='Words, "phrases" and prefix*')],
+    q: Annotated[
+        str, Query(max_length=MAX_QUERY_CHARS, description='Words, "phrases" and prefix*')
+    ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchResults:
     """What was said, across all replayable spaces, ranked; each hit links to its moment."""
     index: SearchIndex = request.app.state.search
@@ -81,9 +86,9 @@ async def search(
 async def search_space(
     request: Request,
     space_id: str,
-    q: Annotated[str, Query(max_length=200)],
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SearchResults:
     """Search within one space's transcript."""
     index: SearchIndex = request.app.state.search

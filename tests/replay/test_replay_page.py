@@ -411,3 +411,55 @@ def test_a_space_ended_before_it_started_has_no_replay(open_page: OpenPage, repl
     expect(page.locator("#progress-box")).to_be_hidden()
     r = httpx.get(f"{replay.url}/api/spaces/{space_id}/captions.vtt")
     assert r.status_code == 404 and "before it started" in r.json()["detail"]
+
+
+def test_search_across_spaces_opens_the_replay_at_the_moment(
+    open_page: OpenPage, replay: Replay, tmp_path: Path
+) -> None:
+    word = max(replay.cues[long_cues(replay)[-1]].text.split(), key=len)
+    api = httpx.get(f"{replay.url}/api/search", params={"q": word}).json()
+    assert api["hits"], f"the index has no {word!r}"
+    # From any page's header, on a phone.
+    page = open_page("/", viewport=PHONE)
+    fits_the_width(page)
+    page.get_by_label("Search what was said").fill(word)
+    page.get_by_label("Search what was said").press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q="))
+    hits = page.locator("#hits .hit")
+    expect(hits).to_have_count(len(api["hits"]))
+    fits_the_width(page)
+    # The page shows the API's hits in its order: the moment, the space, who said what.
+    assert [hits.nth(i).locator("a").get_attribute("href") for i in range(len(api["hits"]))] == [
+        h["url"] for h in api["hits"]
+    ]
+    first = api["hits"][0]
+    expect(hits.first.locator(".hit-space")).to_have_text(TITLE)
+    expect(hits.first.locator(".hit-speaker")).to_have_text(first["speaker"])
+    expect(hits.first.locator("mark").first).to_have_text(re.compile(re.escape(word), re.I))
+    assert page.locator(INJECTED).count() == 0
+    page.screenshot(path=str(tmp_path / "search-phone.png"))
+
+    hits.first.locator(".hit-link").click()
+    expect(page).to_have_url(re.compile(rf"/spaces/{replay.space_id}\?t="))
+    page.wait_for_function(
+        "(t) => window.stoa.audio.readyState >= 1"
+        " && Math.abs(window.stoa.audio.currentTime - t) < 0.05",
+        arg=round(first["start"], 2),
+    )
+    assert page.evaluate("window.__xss") is None
+
+
+def test_the_search_page_explains_what_it_cannot_search(open_page: OpenPage) -> None:
+    page = open_page("/search")
+    expect(page.get_by_role("heading", name="Search what was said")).to_be_visible()
+    response = page.goto("/search?q=a*")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("alert")).to_contain_text("3 letters")
+    expect(page.locator("#search-q")).to_have_value("a*")
+    page.goto("/search?q=zzqx+nothing+like+this")
+    expect(page.locator("#search-count")).to_have_text("Nothing said in a replay matches that.")
+    hostile = '"<img src=x onerror=window.__xss=3>'
+    page.goto("/search?" + str(httpx.QueryParams({"q": hostile})))
+    expect(page.locator("#search-q")).to_have_value(hostile)
+    assert page.locator(INJECTED).count() == 0
+    assert page.evaluate("window.__xss") is None

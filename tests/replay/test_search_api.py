@@ -1,6 +1,9 @@
-"""GET /api/search over the real app: hits, pages, and hostile queries that are never a 500."""
+"""GET /api/search and the /search page over the real app: hits, pages, hostile queries."""
 
 from __future__ import annotations
+
+import html
+import re
 
 import httpx
 import pytest
@@ -73,3 +76,39 @@ async def test_bad_parameters(client: httpx.AsyncClient, replayable: str) -> Non
     assert (await client.get("/api/search", params={"q": "a", "limit": 0})).status_code == 422
     r = await client.get("/api/search", params={"q": "x" * 201})
     assert r.status_code == 422
+
+
+async def test_the_search_page_pages_through_the_same_hits(
+    client: httpx.AsyncClient, replayable: str
+) -> None:
+    api = (await client.get("/api/search", params={"q": "night", "limit": 25})).json()
+    links = re.compile(r'<a class="hit-link" href="([^"]+)"')
+    r = await client.get("/search", params={"q": "night"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    first = links.findall(r.text)
+    assert len(first) == 20 and "Results 1–20" in r.text
+    assert "Night &lt;b&gt;talk&lt;/b&gt;" in r.text and "<b>" not in r.text
+    more = re.search(r'rel="next" href="([^"]+)"', r.text)
+    assert more is not None and 'rel="prev"' not in r.text
+    r = await client.get(html.unescape(more[1]))
+    second = links.findall(r.text)
+    assert "Results 21–25" in r.text and 'rel="prev"' in r.text and 'rel="next"' not in r.text
+    assert [html.unescape(u) for u in first + second] == [h["url"] for h in api["hits"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "says"),
+    [
+        ({"q": "night", "offset": "x"}, 200, "Results 1–20"),
+        ({"q": "night", "offset": "²"}, 200, "Results 1–20"),
+        ({"q": "night", "offset": "9" * 5000}, 200, "past the first 10000 results"),
+        ({"q": "x" * 201}, 400, "at most 200 characters; this one has 201"),
+        ({"q": "(((" * 3 + "ni*"}, 400, "a prefix needs at least 3 letters"),
+        ({"q": "   "}, 200, "a result opens the replay at its moment"),
+    ],
+)
+async def test_the_search_page_answers_odd_input_in_words(
+    client: httpx.AsyncClient, replayable: str, params: dict[str, str], status: int, says: str
+) -> None:
+    r = await client.get("/search", params=params)
+    assert r.status_code == status and says in r.text, r.text[-800:]
