@@ -13,7 +13,7 @@ The vocabulary keeps the three things faster-whisper and ctranslate2 rely on:
   the vocabulary (ctranslate2 takes ``vocabulary.size() - 1`` as the last timestamp);
 - start and end tokens have their literal names (``<|startoftranscript|>``, ``<|endoftext|>``).
 
-Fewer than 51865 tokens makes it an English-only model to ctranslate2: no language detection.
+Its 1900-odd tokens make it an English-only model to ctranslate2: no language detection.
 ``TinyDimensions(multilingual=True)`` builds Whisper's multilingual layout instead (51865 tokens:
 the text tokens padded with fillers to 50257, the 99 language tokens right after
 ``<|startoftranscript|>``, which is where ctranslate2 looks for them) and makes one chosen
