@@ -15,9 +15,10 @@ The vocabulary keeps the three things faster-whisper and ctranslate2 rely on:
 
 Its 1900-odd tokens make it an English-only model to ctranslate2: no language detection.
 ``TinyDimensions(multilingual=True)`` builds Whisper's multilingual layout instead (51865 tokens:
-the text tokens padded with fillers to 50257, the 99 language tokens right after
-``<|startoftranscript|>``, which is where ctranslate2 looks for them) and makes one chosen
-language the one detection finds, whatever the audio.
+the text tokens padded with fillers to 50257, the last one empty, which is how ctranslate2 4.8
+tells a multilingual vocabulary; the 99 language tokens right after ``<|startoftranscript|>``,
+listed in the config's ``lang_ids`` for detection) and makes one chosen language the one
+detection finds, whatever the audio.
 Importable by other test packages (``from tests.transcribe.tiny_model import write_tiny_model``).
 """
 
