@@ -27,13 +27,27 @@ class Engine(Protocol):
     """Speech recognition on one track."""
 
     def transcribe(
-        self, audio: Iterable[np.ndarray] | np.ndarray, *, duration: float | None = None
+        self,
+        audio: Iterable[np.ndarray] | np.ndarray,
+        *,
+        duration: float | None = None,
+        language: str | None = None,
     ) -> Iterator[Segment]:
         """Segments of ``audio`` (16 kHz mono float32: one array, or chunks read lazily).
 
         Times are seconds from the start of the audio, in order, never overlapping, and within
         the audio (or within ``duration`` when given). Chunks are read as recognition goes, so a
-        long track is transcribed in constant memory.
+        long track is transcribed in constant memory. ``language``, when given, is the speech's
+        (a piece of a track whose language was detected once for the whole: `detect_language`);
+        otherwise the options' language, or one detected on the audio's first speech.
+        """
+        ...
+
+    def detect_language(self, audio: Iterable[np.ndarray] | np.ndarray) -> str | None:
+        """The language of the audio's first speech, as ``transcribe`` would detect it.
+
+        None when the audio holds no speech or the model knows one language only. Reads only
+        as far as the speech it needs, so the start of a long track is enough.
         """
         ...
 
@@ -51,7 +65,8 @@ class TranscribeOptions:
     """CTranslate2 compute type; ``auto`` is ``int8`` on CPU and ``float16`` on CUDA."""
     beam_size: int = 5
     language: str | None = None
-    """A language code (``en``), or None to detect it once, on the first speech of the track."""
+    """A language code (``en``), or None to detect it once, on the first speech of the track
+    (the pipeline detects it before a track's pieces are recognized: `Engine.detect_language`)."""
     vad_min_silence_ms: int = DEFAULT_MIN_SILENCE_MS
     vad_speech_pad_ms: int = DEFAULT_SPEECH_PAD_MS
     word_timestamps: bool = True

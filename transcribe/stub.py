@@ -22,18 +22,32 @@ class ScriptedEngine:
     """``Engine`` that answers with given segments.
 
     ``script`` is the segments, or a function of the audio's duration (seconds) returning them,
-    for tests that transcribe several tracks with one engine.
+    for tests that transcribe several tracks with one engine. ``language`` is what language
+    detection finds in any audio (None: as an English-only model). ``calls``, ``detections``
+    and ``languages`` (the language each transcription was given) tell tests how it was used.
     """
 
-    def __init__(self, script: Script) -> None:
+    def __init__(self, script: Script, *, language: str | None = None) -> None:
         self._script = script if callable(script) else tuple(script)
+        self._language = language
         self.calls = 0
+        self.detections = 0
+        self.languages: list[str | None] = []
 
     def transcribe(
-        self, audio: Iterable[np.ndarray] | np.ndarray, *, duration: float | None = None
+        self,
+        audio: Iterable[np.ndarray] | np.ndarray,
+        *,
+        duration: float | None = None,
+        language: str | None = None,
     ) -> Iterator[Segment]:
         self.calls += 1
+        self.languages.append(language)
         return self._answer(audio, duration)
+
+    def detect_language(self, audio: Iterable[np.ndarray] | np.ndarray) -> str | None:
+        self.detections += 1
+        return self._language
 
     def _answer(
         self, audio: Iterable[np.ndarray] | np.ndarray, duration: float | None

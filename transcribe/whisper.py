@@ -4,10 +4,15 @@ A track is read chunk by chunk; Silero VAD (``transcribe/vad.py``) cuts its spee
 lets silence go; clips are joined into batches of up to 30 s of speech for the model, whose times
 are mapped back to the track (``transcribe/speech_batch.py``) and kept in order and inside the
 audio (``transcribe/timing.py``). Memory is one batch, whatever the track's length.
+
+Without a language, the first batch's is detected and kept for the rest of the track.
+``detect_language`` detects it apart, on the first few batches, as the pipeline does once for a
+track recognized in pieces (each piece would otherwise detect it on its own first speech).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Iterable, Iterator
@@ -17,6 +22,7 @@ from typing import Any
 import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
+from faster_whisper.audio import pad_or_trim
 
 from transcribe.audio import chunks
 from transcribe.engine import TranscribeOptions
@@ -31,6 +37,10 @@ logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 _PROMPT_CHARACTERS = 200  # of the previous batch's text, given as context to the next
 _PROMPT_RESET_TEMPERATURE = 0.5  # faster-whisper's: text decoded this hot is no good context
+# Batches of speech (30 s each at most) that language detection may read: the first decides when
+# its language is clear (faster-whisper's threshold), else the most frequent of them. More than
+# one, so a short or unclear first stretch ("hello?") does not decide a whole track alone.
+_LANGUAGE_BATCHES = 3
 
 
 def resolve_device(device: str) -> str:
@@ -98,13 +108,40 @@ class WhisperEngine:
         return cls(model, options)
 
     def transcribe(
-        self, audio: Iterable[np.ndarray] | np.ndarray, *, duration: float | None = None
+        self,
+        audio: Iterable[np.ndarray] | np.ndarray,
+        *,
+        duration: float | None = None,
+        language: str | None = None,
     ) -> Iterator[Segment]:
         clips = speech_clips(chunks(audio), self.options.vad)
-        return ordered(self._recognize(batches(clips)), duration)
+        return ordered(self._recognize(batches(clips), language), duration)
 
-    def _recognize(self, speech: Iterable[SpeechBatch]) -> Iterator[Segment]:
-        language = self.options.language
+    def detect_language(self, audio: Iterable[np.ndarray] | np.ndarray) -> str | None:
+        if not self.model.model.is_multilingual:
+            return None
+        clips = speech_clips(chunks(audio), self.options.vad)
+        speech = list(itertools.islice(batches(clips), _LANGUAGE_BATCHES))
+        if not speech:
+            return None
+        # Each batch as the model hears it when transcribing: its own 30 s window of features.
+        extractor = self.model.feature_extractor
+        try:
+            features = np.concatenate(
+                [pad_or_trim(extractor(batch.audio), extractor.nb_max_frames) for batch in speech],
+                axis=-1,
+            )
+            language, _probability, _all = self.model.detect_language(
+                features=features, language_detection_segments=len(speech)
+            )
+        except (RuntimeError, ValueError) as exc:
+            raise RecognitionError(f"language detection failed: {exc}") from exc
+        return str(language)
+
+    def _recognize(
+        self, speech: Iterable[SpeechBatch], language: str | None = None
+    ) -> Iterator[Segment]:
+        language = language or self.options.language
         prompt: str | None = None
         for batch in speech:
             try:

@@ -10,11 +10,13 @@
 Each track is prepared on its own, and its transcription is split in pieces of at most
 ``piece_seconds`` (`pieces`), cut in silence where ``prepare`` found some (`workers.prepare.cuts`):
 every piece is a part of its own, so one space's recognition is shared by as many workers as
-there are, however few its tracks. A track short enough for one piece has one part, named
-``transcribe/<track>`` as before. ``captions`` waits for every piece of every track, ``replay``
-for every track's loudness, ``publish`` for both branches. Parts carry a weight (their share of
-the run's work, tracks weighted by their length, split evenly between a track's pieces) for the
-progress shown to people.
+there are, however few its tracks. Pieces of one track are recognized in one language, which
+``prepare`` detects on the track's first speech when none is set (a piece detecting its own
+could disagree with the others). A track short enough for one piece has one part, named
+``transcribe/<track>`` as before, and detects its language there. ``captions`` waits for
+every piece of every track, ``replay`` for every track's loudness, ``publish`` for both
+branches. Parts carry a weight (their share of the run's work, tracks weighted by their length,
+split evenly between a track's pieces) for the progress shown to people.
 """
 
 from __future__ import annotations

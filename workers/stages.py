@@ -29,6 +29,7 @@ from stoa.search import Document
 from stoa.storage import ObjectStore, key
 from transcribe.audio import SAMPLE_RATE, counted, decode
 from transcribe.captions import merge, render
+from transcribe.engine import TranscribeOptions
 from transcribe.errors import AudioError
 from transcribe.segments import Segment, SpeakerSegment, Word
 from workers import keys, mixdown
@@ -71,7 +72,8 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
 
     Also where its transcription pieces start and end (``cuts``, samples at 16 kHz): in the
     silence nearest to equal lengths (or the quietest moment, where there is no silence near),
-    one piece per transcription part the run planned.
+    one piece per transcription part the run planned; and, for a track in pieces, its language
+    (`_language`), which every piece is then recognized in.
     """
     track = _track(ctx, job)
     what = _describe(track)
@@ -88,6 +90,7 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
             prepared.silences,
             quietest=lambda around, window: quietest(prepared.path, around, window, what=what),
         )
+        language = _language(ctx, job, prepared.path, count, what)
     return ctx.catalog.complete_part(
         job.space_id,
         job.run,
@@ -99,6 +102,7 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
             "loudness_lufs": prepared.loudness,
             "cuts": pieces,
             "cuts_s": [round(c / SAMPLE_RATE, 4) for c in pieces],
+            "language": language,
         },
         elapsed_s=job.elapsed(),
     )
@@ -107,16 +111,17 @@ def prepare(ctx: WorkerContext, job: Job) -> Completion:
 def transcribe(ctx: WorkerContext, job: Job) -> Completion:
     """Recognize one piece of a track's speech (the whole track when it has one piece).
 
-    The piece is the prepared audio between two of prepare's cuts, decoded from the start; its
-    segments, shifted to the track's clock, replace any the run held for that piece.
+    The piece is the prepared audio between two of prepare's cuts, decoded from the start, in
+    the language prepare detected for the track (if it did); its segments, shifted to the
+    track's clock, replace any the run held for that piece.
     """
     track = _track(ctx, job)
     what = _describe(track)
     prepared = ctx.catalog.part(
         job.space_id, job.run, part_name(Stage.PREPARE, track.participant_id)
     ).result
-    processing = ctx.catalog.processing(job.space_id)
-    options = ctx.transcribe_options(processing.model if processing else None)
+    options = _options(ctx, job)
+    language: str | None = prepared.get("language")
     samples = int(prepared["samples"])
     bounds = [int(c) for c in prepared.get("cuts") or [0, samples]]
     if job.piece + 1 >= len(bounds):
@@ -131,9 +136,8 @@ def transcribe(ctx: WorkerContext, job: Job) -> Completion:
         with ctx.engines.engine(options) as engine:
             try:
                 audio = counted(_between(decode(speech), first, end), progress.add)
-                segments = [
-                    _shifted(s, offset) for s in engine.transcribe(audio, duration=duration)
-                ]
+                found = engine.transcribe(audio, duration=duration, language=language)
+                segments = [_shifted(s, offset) for s in found]
             except AudioError as exc:
                 raise MediaError(f"{what}: {exc}") from exc
     return ctx.catalog.complete_part(
@@ -146,6 +150,7 @@ def transcribe(ctx: WorkerContext, job: Job) -> Completion:
             "audio_s": duration,
             "piece": job.piece,
             "start_s": offset,
+            "language": language,
         },
         elapsed_s=job.elapsed(),
         track_segments=(track.participant_id, [_record(s) for s in segments]),
@@ -333,6 +338,31 @@ def _loudness(ctx: WorkerContext, job: Job, track: TrackRecord) -> float | None:
     ).result
     value = result.get("loudness_lufs")
     return None if value is None else float(value)
+
+
+def _options(ctx: WorkerContext, job: Job) -> TranscribeOptions:
+    """The recognition options of the job's run (its model, when it names one)."""
+    processing = ctx.catalog.processing(job.space_id)
+    return ctx.transcribe_options(processing.model if processing else None)
+
+
+def _language(ctx: WorkerContext, job: Job, speech: Path, count: int, what: str) -> str | None:
+    """The language of a track recognized in ``count`` pieces, detected once on its first speech.
+
+    Each piece would otherwise detect it on its own first speech: a track does not change
+    language midway, but its pieces could disagree, and each is one more chance of a wrong
+    detection. None where there is nothing to detect here: a track in one piece (recognition
+    detects it there, at no extra cost), a run whose language is set, an English-only model, or
+    a track without speech. The model is the one the pieces use, from this worker's cache.
+    """
+    options = _options(ctx, job)
+    if count == 1 or options.language is not None:
+        return None
+    with ctx.engines.engine(options) as engine:
+        try:
+            return engine.detect_language(decode(speech))
+        except AudioError as exc:
+            raise MediaError(f"{what}: {exc}") from exc
 
 
 def _piece_count(ctx: WorkerContext, job: Job, participant_id: str) -> int:

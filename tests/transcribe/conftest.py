@@ -31,3 +31,11 @@ def noise_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_model(
         tmp_path_factory.mktemp("noise-whisper"), TinyDimensions(readable=False)
     )
+
+
+@pytest.fixture(scope="session")
+def multilingual_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny readable Whisper model with the multilingual vocabulary; it detects German."""
+    return write_tiny_model(
+        tmp_path_factory.mktemp("multilingual-whisper"), TinyDimensions(multilingual=True)
+    )

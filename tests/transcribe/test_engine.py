@@ -7,6 +7,7 @@ phrases at known times), the timing invariants, clamping to the audio, and the m
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,58 @@ def test_noise_model_segments_are_clamped_inside_the_audio(noise_model: Path, tr
 def test_silence_has_no_segments(engine: WhisperEngine) -> None:
     assert list(engine.transcribe(np.zeros(20 * SAMPLE_RATE, dtype=np.float32))) == []
     assert list(engine.transcribe(iter([]))) == []
+
+
+def test_a_multilingual_model_detects_the_language_of_the_first_speech(
+    multilingual_model: Path, track: np.ndarray, tmp_path: Path
+) -> None:
+    engine = WhisperEngine.load(TranscribeOptions(model=str(multilingual_model)))
+    path = write_wav(tmp_path / "talk.wav", track)
+    assert engine.detect_language(decode(path)) == "de"
+    assert engine.detect_language(track) == "de"
+
+
+def test_no_language_is_detected_without_speech_or_on_an_english_only_model(
+    engine: WhisperEngine, multilingual_model: Path, track: np.ndarray
+) -> None:
+    multilingual = WhisperEngine.load(TranscribeOptions(model=str(multilingual_model)))
+    assert multilingual.detect_language(np.zeros(20 * SAMPLE_RATE, dtype=np.float32)) is None
+    assert multilingual.detect_language(iter([])) is None
+    assert engine.detect_language(track) is None  # English-only: nothing to detect
+
+
+def talk(phrases: int) -> Iterator[np.ndarray]:
+    """Phrases one after another, each in 3 s (2.7 s of it speech)."""
+    phrase = place([Phrase(0.2, PHRASES[0])], 3.0)
+    for _ in range(phrases):
+        yield phrase
+
+
+def test_language_detection_reads_only_the_first_speech(multilingual_model: Path) -> None:
+    # Ten minutes of talk: detection stops after its few batches of speech.
+    engine = WhisperEngine.load(TranscribeOptions(model=str(multilingual_model)))
+    read: list[np.ndarray] = []
+    assert engine.detect_language(read.append(c) or c for c in talk(200)) == "de"
+    assert sum(len(c) for c in read) / SAMPLE_RATE < 120  # 3 x 30 s of speech, not 600 s
+
+
+def test_a_given_language_is_the_one_recognition_uses(multilingual_model: Path) -> None:
+    engine = WhisperEngine.load(TranscribeOptions(model=str(multilingual_model)))
+    languages: list[object] = []
+    transcribe = engine.model.transcribe
+
+    def spy(audio: np.ndarray, **kwargs: object) -> tuple[object, object]:
+        languages.append(kwargs["language"])
+        return transcribe(audio, **kwargs)  # type: ignore[no-any-return]
+
+    engine.model.transcribe = spy  # type: ignore[method-assign]
+    track = np.concatenate(list(talk(16)))  # over 40 s of speech: two batches
+    assert list(engine.transcribe(track, language="fr"))
+    assert languages == ["fr", "fr"]
+    languages.clear()
+    # Without one: detected on the first batch ("de"), kept for the next.
+    assert list(engine.transcribe(track))
+    assert languages == [None, "de"]
 
 
 def test_create_engine_loads_a_local_folder(tiny_model: Path) -> None:

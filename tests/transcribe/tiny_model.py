@@ -13,7 +13,12 @@ The vocabulary keeps the three things faster-whisper and ctranslate2 rely on:
   the vocabulary (ctranslate2 takes ``vocabulary.size() - 1`` as the last timestamp);
 - start and end tokens have their literal names (``<|startoftranscript|>``, ``<|endoftext|>``).
 
-Fewer than 51865 tokens makes it an English-only model to ctranslate2: no language detection.
+Its 1900-odd tokens make it an English-only model to ctranslate2: no language detection.
+``TinyDimensions(multilingual=True)`` builds Whisper's multilingual layout instead (51865 tokens:
+the text tokens padded with fillers to 50257, the last one empty, which is how ctranslate2 4.8
+tells a multilingual vocabulary; the 99 language tokens right after ``<|startoftranscript|>``,
+listed in the config's ``lang_ids`` for detection) and makes one chosen language the one
+detection finds, whatever the audio.
 Importable by other test packages (``from tests.transcribe.tiny_model import write_tiny_model``).
 """
 
@@ -26,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 from ctranslate2.specs import common_spec, whisper_spec
+from faster_whisper.tokenizer import _LANGUAGE_CODES
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
 SPECIALS = (
@@ -39,6 +45,12 @@ SPECIALS = (
     "<|notimestamps|>",
 )
 TIMESTAMPS = tuple(f"<|{i * 0.02:.2f}|>" for i in range(1501))  # <|0.00|> ... <|30.00|>
+# Whisper's 99 languages (before large-v3 added Cantonese), named as faster-whisper knows them;
+# ctranslate2 reads a language's name from its token, so their order does not matter.
+LANGUAGES = tuple(code for code in _LANGUAGE_CODES if code != "yue")
+MULTILINGUAL_TEXT_TOKENS = 50257  # <|endoftext|> is token 50257 in a multilingual vocabulary
+# How far the chosen language's output bias stands above the other 98: detected with p = 0.97.
+LANGUAGE_MARGIN = 8.0
 
 ENCODER_POSITIONS = 1500  # 30 s of 10 ms mel frames, halved by the second convolution
 DECODER_POSITIONS = 448  # faster-whisper's max_length
@@ -62,6 +74,12 @@ class TinyDimensions:
     the text is any bytes and segments run past the end of the audio."""
     eot_bias: float = 10.0
     """With ``readable``: how soon a window's text ends (higher: sooner)."""
+    multilingual: bool = False
+    """Whisper's multilingual vocabulary (51865 tokens), so that ctranslate2 detects languages
+    and faster-whisper accepts a language; False: an English-only model of about 1900 tokens."""
+    language: str = "de"
+    """With ``multilingual``: the language detection finds on any audio (its token's output
+    bias is the highest of the languages'; every language token is still far below text)."""
 
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -70,23 +88,31 @@ LETTERS = "abcdefghijklmnopqrstuvwxyz"
 MERGES = [("Ġ", "-"), ("Ġ", "'"), *(("Ġ", letter) for letter in LETTERS)]
 
 
-def vocabulary() -> list[str]:
-    """Every byte, the merged tokens, then the special and timestamp tokens."""
-    return [
-        *sorted(pre_tokenizers.ByteLevel.alphabet()),
-        *(a + b for a, b in MERGES),
-        *SPECIALS,
-        *TIMESTAMPS,
-    ]
+def vocabulary(multilingual: bool = False) -> list[str]:
+    """Every byte, the merged tokens, then the special and timestamp tokens.
+
+    Multilingual: fillers after the merged tokens up to 50257 text tokens (no merge makes one,
+    so the tokenizer never writes them, and the readable model's output never does either),
+    the last of them empty as in Whisper's own vocabulary (ctranslate2 4.8 takes a vocabulary
+    with an empty token for a multilingual one), and the language tokens after
+    ``<|startoftranscript|>``.
+    """
+    text = [*sorted(pre_tokenizers.ByteLevel.alphabet()), *(a + b for a, b in MERGES)]
+    specials = list(SPECIALS)
+    if multilingual:
+        text += [f"<filler{i}>" for i in range(MULTILINGUAL_TEXT_TOKENS - 1 - len(text))]
+        text.append("")
+        specials[2:2] = [f"<|{code}|>" for code in LANGUAGES]
+    return [*text, *specials, *TIMESTAMPS]
 
 
 def _tokenizer(tokens: list[str]) -> Tokenizer:
-    text_tokens = tokens[: tokens.index(SPECIALS[0])]
-    vocab = {token: i for i, token in enumerate(text_tokens)}
+    first_special = tokens.index(SPECIALS[0])
+    vocab = {token: i for i, token in enumerate(tokens[:first_special])}
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=MERGES))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.add_special_tokens(list(SPECIALS) + list(TIMESTAMPS))
+    tokenizer.add_special_tokens(tokens[first_special:])
     return tokenizer
 
 
@@ -146,8 +172,9 @@ def _readable_output(decoder: object, dims: TinyDimensions, rng: np.random.Gener
     # random layers), so each position picks a clear token whatever came before: text that is
     # confident and does not repeat, which passes Whisper's log-probability and compression
     # checks on the first try. Letters and word starts only; timestamps and the end token sit at
-    # fixed levels below that.
-    tokens = vocabulary()
+    # fixed levels below that. Language tokens too: only ctranslate2's detection, which weighs
+    # them against each other alone, sees the chosen one stand out.
+    tokens = vocabulary(dims.multilingual)
     d = dims.d_model
     allowed = [tokens.index(c) for c in LETTERS] + [tokens.index("Ġ" + c) for c in LETTERS]
     weight = np.zeros((len(tokens), d), dtype=np.float32)
@@ -157,6 +184,8 @@ def _readable_output(decoder: object, dims: TinyDimensions, rng: np.random.Gener
     bias[allowed[len(LETTERS) :]] = 2.0  # word starts: words of a few letters
     bias[tokens.index("<|endoftext|>")] = dims.eot_bias
     bias[tokens.index(TIMESTAMPS[0]) :] = -8.0
+    if dims.multilingual:
+        bias[tokens.index(f"<|{dims.language}|>")] += LANGUAGE_MARGIN
     decoder.position_encodings.encodings = rng.standard_normal(  # type: ignore[attr-defined]
         (DECODER_POSITIONS, d)
     ).astype(np.float32)
@@ -169,8 +198,10 @@ def _readable_output(decoder: object, dims: TinyDimensions, rng: np.random.Gener
 def write_tiny_model(folder: Path, dims: TinyDimensions | None = None) -> Path:
     """Write a random CTranslate2 Whisper model into ``folder`` (created) and return it."""
     dims = dims or TinyDimensions()
+    if dims.multilingual and not (dims.readable and dims.language in LANGUAGES):
+        raise ValueError("a multilingual tiny model is readable and detects one of LANGUAGES")
     folder.mkdir(parents=True, exist_ok=True)
-    tokens = vocabulary()
+    tokens = vocabulary(dims.multilingual)
     spec = whisper_spec.WhisperSpec(
         dims.encoder_layers, dims.heads, dims.decoder_layers, dims.heads
     )
@@ -179,7 +210,7 @@ def write_tiny_model(folder: Path, dims: TinyDimensions | None = None) -> Path:
     config = spec.config
     config.suppress_ids = []
     config.suppress_ids_begin = [tokens.index("<|endoftext|>")]
-    config.lang_ids = []
+    config.lang_ids = [tokens.index(f"<|{code}|>") for code in LANGUAGES if dims.multilingual]
     # Word timings come from cross-attention: use every head of the last half of the layers,
     # as ctranslate2's converter does when a checkpoint names none.
     config.alignment_heads = list(

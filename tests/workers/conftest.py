@@ -11,7 +11,7 @@ import pytest
 from stoa.catalog import Catalog, ProcessingRecord
 from stoa.storage import ObjectStore
 from stoa.storage.local import LocalStore
-from tests.transcribe.tiny_model import write_tiny_model
+from tests.transcribe.tiny_model import TinyDimensions, write_tiny_model
 from transcribe.engine import TranscribeOptions
 from workers.context import EngineCache, RetryPolicy, WorkerConfig, WorkerContext
 from workers.runtime import PipelineRuntime
@@ -31,6 +31,14 @@ def _offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_model(tmp_path_factory.mktemp("tiny-whisper"))
+
+
+@pytest.fixture(scope="session")
+def multilingual_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny model with Whisper's multilingual vocabulary: it detects German in any speech."""
+    return write_tiny_model(
+        tmp_path_factory.mktemp("multilingual-whisper"), TinyDimensions(multilingual=True)
+    )
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 The end-to-end test runs the real engine (the tiny random model) on the two-speaker space of
 ``test_brokers.py`` in pieces of 8 s, on the in-process broker, and checks what the one-piece
 runs are checked for: cues inside the placed speech, every phrase covered, no segment twice.
+With a multilingual model, prepare detects each track's language once and every piece is
+recognized in it; a track in one piece leaves detection to recognition.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +23,11 @@ from tests.workers.checks import assert_one_set_of_captions, assert_replay
 from tests.workers.conftest import make_context, process
 from tests.workers.spaces import record_space
 from tests.workers.test_brokers import DURATION, PLACED
+from tests.workers.test_pipeline import scripted
+from transcribe.engine import Engine, TranscribeOptions
+from transcribe.stub import ScriptedEngine
+from transcribe.whisper import WhisperEngine
+from workers.context import EngineCache
 from workers.errors import MediaError
 from workers.plan import (
     WEIGHTS,
@@ -220,3 +228,102 @@ def test_a_space_transcribed_in_pieces_is_captioned_as_a_whole(
     assert_one_set_of_captions(sqlite_catalog, recorded.space.id, cues)
     both = [c for c in cues if c.start < 11.4 and c.end > 10.1]
     assert {c.speaker for c in both} == {"Ann", "Ben"}
+
+
+class SpiedEngines(EngineCache):
+    """Real engines, telling what language each batch of speech was recognized in, and how
+    many times a language was detected apart."""
+
+    def __init__(self) -> None:
+        self.languages: list[object] = []
+        self.detections = 0
+        super().__init__(self._load)
+
+    def _load(self, options: TranscribeOptions) -> Engine:
+        engine = WhisperEngine.load(options)
+        transcribe, detect = engine.model.transcribe, engine.detect_language
+
+        def spied_transcribe(audio: object, **kwargs: object) -> object:
+            self.languages.append(kwargs["language"])
+            return transcribe(audio, **kwargs)
+
+        def spied_detect(audio: object) -> str | None:
+            self.detections += 1
+            return detect(audio)  # type: ignore[arg-type]
+
+        engine.model.transcribe = spied_transcribe  # type: ignore[method-assign]
+        engine.detect_language = spied_detect  # type: ignore[method-assign]
+        return engine
+
+
+def test_every_piece_of_a_track_is_recognized_in_the_language_prepare_detected(
+    sqlite_catalog: Catalog, store: ObjectStore, multilingual_model: Path, tmp_path: Path
+) -> None:
+    recorded = record_space(sqlite_catalog, store, tmp_path / "recordings", PLACED, DURATION)
+    engines = SpiedEngines()
+    context = make_context(
+        sqlite_catalog,
+        store,
+        tmp_path,
+        model=str(multilingual_model),
+        engines=engines,
+        piece_seconds=8.0,
+    )
+    record = process(context, recorded.space.id)
+    assert record.state is ProcessingState.DONE, record.error
+    tracks = sqlite_catalog.tracks(recorded.space.id)
+    for t in tracks:
+        prepared = sqlite_catalog.part(recorded.space.id, 1, f"prepare/{t.participant_id}")
+        assert prepared.result["language"] == "de"
+        own = [
+            p
+            for p in sqlite_catalog.parts(recorded.space.id)
+            if p.name.startswith(f"transcribe/{t.participant_id}/")
+        ]
+        assert len(own) > 1
+        assert [p.result["language"] for p in own] == ["de"] * len(own)
+    assert engines.detections == len(tracks)  # once a track, not once a piece
+    # Every batch of every piece went to the model with the track's language: none detected
+    # its own.
+    assert len(engines.languages) >= len(tracks) * 2
+    assert set(engines.languages) == {"de"}
+    speakers = {s.speaker_id for s in sqlite_catalog.caption_segments(recorded.space.id)}
+    assert speakers == {t.participant_id for t in tracks}
+
+
+@pytest.mark.parametrize(
+    ("piece_seconds", "language", "detections", "given"),
+    [
+        (300.0, None, 0, None),  # one piece: recognition detects it, as before
+        (8.0, "fr", 0, None),  # set for every run: nothing to detect
+        (8.0, None, 2, "de"),  # in pieces: once a track, given to every piece
+    ],
+)
+def test_prepare_detects_a_language_only_for_a_track_in_pieces(
+    sqlite_catalog: Catalog,
+    store: ObjectStore,
+    tmp_path: Path,
+    piece_seconds: float,
+    language: str | None,
+    detections: int,
+    given: str | None,
+) -> None:
+    recorded = record_space(sqlite_catalog, store, tmp_path / "recordings", PLACED, DURATION)
+    engine = ScriptedEngine(scripted("hello"), language="de")
+    context = make_context(
+        sqlite_catalog,
+        store,
+        tmp_path,
+        engines=EngineCache(lambda options: engine),
+        piece_seconds=piece_seconds,
+    )
+    options = replace(context.config.transcribe, language=language)
+    context = replace(context, config=replace(context.config, transcribe=options))
+    record = process(context, recorded.space.id)
+    assert record.state is ProcessingState.DONE, record.error
+    assert engine.detections == detections
+    assert engine.calls == len(engine.languages) > 0
+    assert set(engine.languages) == {given}
+    for part in sqlite_catalog.parts(recorded.space.id):
+        if part.stage in (Stage.PREPARE, Stage.TRANSCRIBE):
+            assert part.result["language"] == given, part.name

@@ -217,9 +217,12 @@ class HeldEngines(Engines):
         release = self.release
 
         class Held:
-            def transcribe(self, audio: object, *, duration: float | None = None) -> object:
+            def transcribe(self, audio: object, **kwargs: object) -> object:
                 release.wait(60)
-                return engine.transcribe(audio, duration=duration)  # type: ignore[arg-type]
+                return engine.transcribe(audio, **kwargs)  # type: ignore[arg-type]
+
+            def detect_language(self, audio: object) -> object:
+                return engine.detect_language(audio)  # type: ignore[arg-type]
 
         return Held()  # type: ignore[return-value]
 
