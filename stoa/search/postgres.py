@@ -1,13 +1,4 @@
-"""Search on PostgreSQL: a generated tsvector column ('simple' configuration) with a GIN index.
-
-A GIN index on a tsvector keeps which rows hold a word, not where: a phrase (``'a' <-> 'b'``)
-is answered by every row that holds all its words, each one read and checked. For a phrase of
-common words that is thousands of rows. So every row also keeps its **word pairs**, each word
-with the next (``"a b"``; from the tsvector's own positions, so exactly the adjacency ``<->``
-means), in a ``text[]`` column with its own GIN index: a phrase first needs all of its pairs,
-which few rows have, and only those are checked for the phrase itself. Elasticsearch's
-``index_phrases`` does the same with two-word shingles.
-"""
+"""Search on PostgreSQL: a generated tsvector column ('simple' configuration) with a GIN index."""
 
 from __future__ import annotations
 
@@ -31,31 +22,17 @@ _SCHEMA = [
     )""",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_tsv ON search_documents USING GIN (tsv)",
     "CREATE INDEX IF NOT EXISTS ix_search_documents_space ON search_documents (space_id, start)",
-    # Each word with the next, by position: "a b" for 'a' <-> 'b'.
-    """CREATE OR REPLACE FUNCTION stoa_word_pairs(v tsvector) RETURNS text[]
-        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-        SELECT coalesce(array_agg(DISTINCT a.lexeme || ' ' || b.lexeme), '{}')
-        FROM (SELECT lexeme, unnest(positions) AS at FROM unnest(v)) AS a
-        JOIN (SELECT lexeme, unnest(positions) AS at FROM unnest(v)) AS b ON b.at = a.at + 1
-    $$""",
-    # Added to an index made before pairs (PostgreSQL computes them for every row, once).
-    """ALTER TABLE search_documents ADD COLUMN IF NOT EXISTS pairs text[]
-        GENERATED ALWAYS AS (stoa_word_pairs(to_tsvector('simple', text))) STORED""",
-    "CREATE INDEX IF NOT EXISTS ix_search_documents_pairs ON search_documents USING GIN (pairs)",
 ]
 
 
-def match_condition(query: Query) -> tuple[str, dict[str, object]]:
-    """A condition on a row ``d``: a tsquery built by PostgreSQL's own functions from bound
-    parameters, and for each phrase, first, the word pairs it needs (`_SCHEMA`)."""
+def ts_query(query: Query) -> tuple[str, dict[str, object]]:
+    """A tsquery expression built by PostgreSQL's own functions from bound parameters."""
     parts: list[str] = []
-    pairs: list[str] = []
     params: dict[str, object] = {}
     for i, term in enumerate(query.terms):
         name = f"t{i}"
         if term.is_phrase:
             parts.append(f"phraseto_tsquery('simple', :{name})")
-            pairs.append(f"d.pairs @> stoa_word_pairs(to_tsvector('simple', :{name}))")
             params[name] = " ".join(term.words)
         elif term.prefix:
             # Words are letters and digits only; quote_literal keeps them lexemes anyway.
@@ -64,7 +41,7 @@ def match_condition(query: Query) -> tuple[str, dict[str, object]]:
         else:
             parts.append(f"plainto_tsquery('simple', :{name})")
             params[name] = term.words[0]
-    return " AND ".join([*pairs, f"d.tsv @@ ({' && '.join(parts)})"]), params
+    return " && ".join(parts), params
 
 
 class PostgresIndex(SearchIndex):
@@ -78,7 +55,7 @@ class PostgresIndex(SearchIndex):
     def _tier(
         self, query: Query, space_id: str | None, count: int, skip: int
     ) -> list[tuple[int, str]]:
-        expression, params = match_condition(query)
+        expression, params = ts_query(query)
         params.update(count=count, skip=skip)
         if space_id is not None:
             where = "d.space_id = :space_id"
@@ -92,7 +69,7 @@ class PostgresIndex(SearchIndex):
             SELECT d.id, d.text
             FROM search_documents d
             JOIN spaces s ON s.id = d.space_id
-            WHERE {expression} AND {where}
+            WHERE d.tsv @@ ({expression}) AND {where}
             ORDER BY d.id + 0 DESC
             LIMIT :count OFFSET :skip
         """
@@ -100,10 +77,10 @@ class PostgresIndex(SearchIndex):
             return [(r[0], r[1]) for r in connection.execute(text(sql), params)]
 
     def _frequency(self, term: Term, cap: int) -> int:
-        expression, params = match_condition(Query((term,), ""))
+        expression, params = ts_query(Query((term,), ""))
         sql = f"""
             SELECT count(*) FROM (
-                SELECT 1 FROM search_documents d WHERE {expression} LIMIT :cap
+                SELECT 1 FROM search_documents WHERE tsv @@ ({expression}) LIMIT :cap
             ) AS found
         """
         with self.engine.connect() as connection:

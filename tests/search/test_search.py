@@ -231,13 +231,6 @@ def test_same_hits_on_both_databases(tmp_path: Path, postgres_url: str) -> None:
         for sid in ids:
             index.replace_space(sid, documents[sid])
     queries = ["night", "jazz review", '"night jazz"', "w10*", "w12*", "transcript w7", "w299"]
-    # Phrases that are there: two and three words in a row from some documents (PostgreSQL
-    # finds them through its word pairs first), and one with a word repeated.
-    some = rng.sample([d.text.split() for docs in documents.values() for d in docs], 6)
-    queries += [f'"{" ".join(w[:2])}"' for w in some[:3]] + [
-        f'"{" ".join(w[1:4])}"' for w in some[3:]
-    ]
-    queries += ['"w5 w5"', '"night jazz" w30*']
     texts = {(d.space_id, d.start): d.text for docs in documents.values() for d in docs}
     total = 0
     for q in queries:
@@ -331,32 +324,4 @@ def test_an_sqlite_index_from_before_ids_fell_is_turned_around(tmp_path: Path) -
     assert [h.space_id for h in index.search(parse("night"))] == [newer, older]
     index.replace_space(older, [doc(older, 0.0, "night falls")])
     assert [h.space_id for h in index.search(parse("night"))] == [older, newer]
-    catalog.close()
-
-
-def test_postgres_keeps_word_pairs_for_phrases_also_in_an_older_index(postgres_url: str) -> None:
-    catalog = Catalog(postgres_url)
-    catalog.migrate()
-    index = open_index(catalog.engine)
-    index.create_schema()
-    sid = space(catalog, "Pairs")
-    with catalog.engine.begin() as connection:
-        # An index made before word pairs: no column, no index, no function.
-        connection.execute(text("ALTER TABLE search_documents DROP COLUMN pairs"))
-        connection.execute(text("DROP FUNCTION stoa_word_pairs"))
-    index.replace_space(
-        sid, [doc(sid, 0.0, "the night is young, the night is long"), doc(sid, 2.0, "young night")]
-    )
-    index.create_schema()
-    with catalog.engine.connect() as connection:
-        pairs = connection.execute(
-            text("SELECT pairs FROM search_documents ORDER BY start")
-        ).scalars()
-        assert [sorted(p) for p in pairs] == [
-            ["is long", "is young", "night is", "the night", "young the"],
-            ["young night"],
-        ]
-    assert [h.start for h in index.search(parse('"night is young"'))] == [0.0]
-    assert [h.start for h in index.search(parse('"young night"'))] == [2.0]
-    assert index.search(parse('"night young"')) == []
     catalog.close()
