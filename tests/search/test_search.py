@@ -231,6 +231,12 @@ def test_same_hits_on_both_databases(tmp_path: Path, postgres_url: str) -> None:
         for sid in ids:
             index.replace_space(sid, documents[sid])
     queries = ["night", "jazz review", '"night jazz"', "w10*", "w12*", "transcript w7", "w299"]
+    # Phrases that are there (two and three words in a row from some documents), one with a
+    # word repeated, and a phrase beside a prefix.
+    some = rng.sample([d.text.split() for docs in documents.values() for d in docs], 6)
+    queries += [f'"{" ".join(w[:2])}"' for w in some[:3]]
+    queries += [f'"{" ".join(w[1:4])}"' for w in some[3:]]
+    queries += ['"w5 w5"', '"night jazz" w30*']
     texts = {(d.space_id, d.start): d.text for docs in documents.values() for d in docs}
     total = 0
     for q in queries:
