@@ -1,14 +1,4 @@
-"""Search on PostgreSQL: a generated tsvector column ('simple' configuration) with a GIN index.
-
-A tier is the newest matches, and GIN finds matches in no order: every match's row is read to
-keep the newest, which for a common word or phrase is tens of thousands of rows (a phrase of
-the commonest word: 75,000 rows, 330 ms). So a search across spaces looks first among the
-newest segments (``PostgresIndex.WINDOW`` ids), where the planner either walks the primary
-key backwards testing each row until the tier is full (that phrase: 6,000 rows, 2.4 ms) or
-intersects the GIN matches with the window, whichever its statistics say is cheaper; the
-window bounds the walk when they are wrong. Only when the window holds too few matches is the
-whole index searched.
-"""
+"""Search on PostgreSQL: a generated tsvector column ('simple' configuration) with a GIN index."""
 
 from __future__ import annotations
 
@@ -55,9 +45,6 @@ def ts_query(query: Query) -> tuple[str, dict[str, object]]:
 
 
 class PostgresIndex(SearchIndex):
-    WINDOW = 50_000
-    """The newest segments a search across spaces looks among first (by id)."""
-
     def create_schema(self) -> None:
         with self.engine.begin() as connection:
             # Two processes starting at once must not race on CREATE ... IF NOT EXISTS.
@@ -75,31 +62,19 @@ class PostgresIndex(SearchIndex):
             params["space_id"] = space_id
         else:
             where = "s.state IN (" + ", ".join(f"'{s}'" for s in VISIBLE_STATES) + ")"
-        select = f"""
+        # Matches come from the GIN index, then the newest are kept (a top-N sort). "+ 0"
+        # keeps the planner from walking the primary key backwards and testing every row,
+        # which is a full scan for a rare word.
+        sql = f"""
             SELECT d.id, d.text
             FROM search_documents d
             JOIN spaces s ON s.id = d.space_id
             WHERE d.tsv @@ ({expression}) AND {where}
+            ORDER BY d.id + 0 DESC
+            LIMIT :count OFFSET :skip
         """
         with self.engine.connect() as connection:
-            if space_id is None:
-                # Matches among the newest segments are newer than any outside them, so when
-                # the window holds the tier, the tier is found.
-                window = f"""{select}
-                    AND d.id > (SELECT max(id) FROM search_documents) - :window
-                    ORDER BY d.id DESC
-                    LIMIT :count OFFSET :skip
-                """
-                rows = connection.execute(text(window), {**params, "window": self.WINDOW}).all()
-                if len(rows) == count:
-                    return [(r[0], r[1]) for r in rows]
-            # Matches come from the GIN index, then the newest are kept (a top-N sort). "+ 0"
-            # keeps the planner from walking the primary key backwards through every row,
-            # which for a rare word is the whole table.
-            found = connection.execute(
-                text(f"{select} ORDER BY d.id + 0 DESC LIMIT :count OFFSET :skip"), params
-            )
-            return [(r[0], r[1]) for r in found]
+            return [(r[0], r[1]) for r in connection.execute(text(sql), params)]
 
     def _frequency(self, term: Term, cap: int) -> int:
         expression, params = ts_query(Query((term,), ""))

@@ -331,34 +331,3 @@ def test_an_sqlite_index_from_before_ids_fell_is_turned_around(tmp_path: Path) -
     index.replace_space(older, [doc(older, 0.0, "night falls")])
     assert [h.space_id for h in index.search(parse("night"))] == [older, newer]
     catalog.close()
-
-
-def test_postgres_looks_among_the_newest_first_and_finds_the_same_tiers(
-    postgres_url: str,
-) -> None:
-    catalog = Catalog(postgres_url)
-    catalog.migrate()
-    # No window (always the whole index), a window of 4 ids, and the default one.
-    whole, narrow, default = (open_index(catalog.engine, tier=3) for _ in range(3))
-    whole.create_schema()
-    whole.WINDOW = 0  # type: ignore[attr-defined]
-    narrow.WINDOW = 4  # type: ignore[attr-defined]
-    rng = random.Random(5)
-    spaces = [space(catalog, f"Space {i}") for i in range(3)]
-    for sid in spaces:
-        whole.replace_space(
-            sid,
-            [
-                doc(sid, float(i), " ".join(rng.choices(["night", "jazz", "tea"], k=4)))
-                for i in range(8)
-            ],
-        )
-    for q in ["night", "jazz", '"night jazz"', "tea night", "nig*", "nothing"]:
-        for limit, offset in [(10_000, 0), (2, 0), (2, 3), (4, 5)]:
-            want = [
-                (h.space_id, h.start) for h in whole.search(parse(q), limit=limit, offset=offset)
-            ]
-            for index in (narrow, default):
-                got = index.search(parse(q), limit=limit, offset=offset)
-                assert [(h.space_id, h.start) for h in got] == want, (q, limit, offset)
-    catalog.close()
