@@ -227,6 +227,18 @@ def test_same_hits_on_both_databases(tmp_path: Path, postgres_url: str) -> None:
         ]
         for sid in ids
     }
+    # Punctuation inside words: PostgreSQL's parser alone would keep these whole.
+    documents[ids[0]] += [
+        doc(ids[0], 300.0 + i, t)
+        for i, t in enumerate(
+            [
+                "See example.com or mail Ann@x.org",
+                "notes.txt has 1.5 pages",
+                "x jazz-night review",
+                "it's 10:30 now, C++ and naïve_x",
+            ]
+        )
+    ]
     for _, index in indexes:
         for sid in ids:
             index.replace_space(sid, documents[sid])
@@ -237,6 +249,8 @@ def test_same_hits_on_both_databases(tmp_path: Path, postgres_url: str) -> None:
     queries += [f'"{" ".join(w[:2])}"' for w in some[:3]]
     queries += [f'"{" ".join(w[1:4])}"' for w in some[3:]]
     queries += ['"w5 w5"', '"night jazz" w30*']
+    queries += ["example", "ann", "notes txt", '"1 5"', '"x jazz"', '"jazz night review"']
+    queries += ['"10 30"', "naïve", "exam*"]
     texts = {(d.space_id, d.start): d.text for docs in documents.values() for d in docs}
     total = 0
     for q in queries:
@@ -330,4 +344,40 @@ def test_an_sqlite_index_from_before_ids_fell_is_turned_around(tmp_path: Path) -
     assert [h.space_id for h in index.search(parse("night"))] == [newer, older]
     index.replace_space(older, [doc(older, 0.0, "night falls")])
     assert [h.space_id for h in index.search(parse("night"))] == [older, newer]
+    catalog.close()
+
+
+def test_a_postgres_index_from_before_punctuation_was_taken_out_is_made_again(
+    postgres_url: str,
+) -> None:
+    catalog = Catalog(postgres_url)
+    catalog.migrate()
+    index = open_index(catalog.engine)
+    sid = space(catalog, "Links")
+    with catalog.engine.begin() as connection:
+        # As the index used to be made: the parser alone keeps example.com whole.
+        connection.execute(
+            text(
+                "CREATE TABLE search_documents (id BIGSERIAL PRIMARY KEY, space_id TEXT NOT NULL,"
+                " speaker_id TEXT NOT NULL, speaker TEXT NOT NULL, start DOUBLE PRECISION NOT NULL,"
+                ' "end" DOUBLE PRECISION NOT NULL, text TEXT NOT NULL, tsv tsvector'
+                " GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED)"
+            )
+        )
+        connection.execute(
+            text(
+                'INSERT INTO search_documents (space_id, speaker_id, speaker, start, "end", text)'
+                " VALUES (:sid, 'ann', 'Ann', 0, 1, 'see example.com')"
+            ),
+            {"sid": sid},
+        )
+    assert index.search(parse("example")) == []
+    index.create_schema()
+    index.create_schema()  # once only
+    assert [h.text for h in index.search(parse("example"))] == ["see example.com"]
+    with catalog.engine.connect() as connection:
+        indexes = connection.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = 'search_documents'")
+        ).scalars()
+        assert "ix_search_documents_tsv" in set(indexes)
     catalog.close()
