@@ -71,7 +71,7 @@ class PostgresIndex(SearchIndex):
             if "regexp_replace" not in str(made_by):
                 # An index from before punctuation was taken out: made again, once (its
                 # GIN index goes with the column and is made again below).
-                connection.execute(text("ALTER TABLE search_documents DROP COLUMN tsv"))
+                connection.execute(text("ALTER TABLE search_documents DROP COLUMN IF EXISTS tsv"))
                 connection.execute(text(f"ALTER TABLE search_documents ADD COLUMN {_TSV}"))
             for statement in _INDEXES:
                 connection.execute(text(statement))
