@@ -441,8 +441,9 @@ def test_search_across_spaces_opens_the_replay_at_the_moment(
 
     hits.first.locator(".hit-link").click()
     expect(page).to_have_url(re.compile(rf"/spaces/{replay.space_id}\?t="))
+    # The replay page's module may not have run yet when the address has changed.
     page.wait_for_function(
-        "(t) => window.stoa.audio.readyState >= 1"
+        "(t) => window.stoa && window.stoa.audio && window.stoa.audio.readyState >= 1"
         " && Math.abs(window.stoa.audio.currentTime - t) < 0.05",
         arg=round(first["start"], 2),
     )
